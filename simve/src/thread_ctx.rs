@@ -1,0 +1,190 @@
+//! Thread contexts (`struct veo_thr_ctxt`): a worker thread per context that executes asynchronous
+//! commands in submission order, so that copies overlap with the caller as the VE's DMA engine does.
+
+use crate::mem::{self, hmem_addr, is_ve_addr};
+use crate::proc::{self, ProcHandle, VeProc};
+use parking_lot::{Condvar, Mutex};
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+const VEO_REQUEST_ID_INVALID: u64 = !0;
+const VEO_COMMAND_OK: c_int = 0;
+const VEO_COMMAND_ERROR: c_int = 2;
+const VEO_COMMAND_UNFINISHED: c_int = 3;
+const VEO_STATE_RUNNING: c_int = 1;
+const VEO_STATE_EXIT: c_int = 4;
+
+enum Cmd {
+    Read { dst: usize, src: u64, n: usize },
+    Write { dst: u64, src: usize, n: usize },
+    Vh { func: unsafe extern "C" fn(*mut c_void) -> u64, arg: usize },
+}
+
+struct Done {
+    /// request id -> (command state, return value)
+    results: Mutex<(u64, HashMap<u64, (c_int, u64)>)>,
+    cv: Condvar,
+}
+
+/// `struct veo_thr_ctxt`.
+pub struct Context {
+    proc: Arc<VeProc>,
+    tx: Mutex<Option<mpsc::Sender<(u64, Cmd)>>>,
+    next_id: Mutex<u64>,
+    done: Arc<Done>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+pub unsafe fn open(h: *mut ProcHandle) -> *mut Context {
+    // SAFETY: forwarded contract of veo_context_open.
+    let Some(p) = (unsafe { proc::from_handle(h) }) else { return std::ptr::null_mut() };
+    let (tx, rx) = mpsc::channel::<(u64, Cmd)>();
+    let done = Arc::new(Done { results: Mutex::new((0, HashMap::new())), cv: Condvar::new() });
+    let (wp, wd) = (p.clone(), done.clone());
+    let worker = std::thread::Builder::new().name("simve-ctx".into()).spawn(move || {
+        for (id, cmd) in rx {
+            let (state, ret) = execute(&wp, cmd);
+            let mut r = wd.results.lock();
+            r.0 = id;
+            r.1.insert(id, (state, ret));
+            wd.cv.notify_all();
+        }
+    });
+    let Ok(worker) = worker else { return std::ptr::null_mut() };
+    Box::into_raw(Box::new(Context {
+        proc: p,
+        tx: Mutex::new(Some(tx)),
+        next_id: Mutex::new(1),
+        done,
+        worker: Mutex::new(Some(worker)),
+    }))
+}
+
+fn execute(p: &VeProc, cmd: Cmd) -> (c_int, u64) {
+    let rc = match cmd {
+        Cmd::Read { dst, src, n } => mem::ve_to_host(p, dst as *mut u8, src, n),
+        Cmd::Write { dst, src, n } => mem::host_to_ve(p, dst, src as *const u8, n),
+        // SAFETY: the caller of veo_call_async_vh provides a callable function and its argument.
+        Cmd::Vh { func, arg } => return (VEO_COMMAND_OK, unsafe { func(arg as *mut c_void) }),
+    };
+    if rc == 0 { (VEO_COMMAND_OK, 0) } else { (VEO_COMMAND_ERROR, rc as i64 as u64) }
+}
+
+unsafe fn ctx<'a>(c: *mut Context) -> Option<&'a Context> {
+    // SAFETY: c is NULL or a live context from open(); close() frees it.
+    unsafe { c.as_ref() }
+}
+
+fn submit(c: &Context, cmd: Cmd) -> u64 {
+    let mut next = c.next_id.lock();
+    let id = *next;
+    let tx = c.tx.lock();
+    match tx.as_ref().map(|t| t.send((id, cmd))) {
+        Some(Ok(())) => {
+            *next += 1;
+            id
+        }
+        _ => VEO_REQUEST_ID_INVALID,
+    }
+}
+
+/// A VE address given to an async copy: an HMEM address of this context's process, or a plain one.
+fn ve_target(c: &Context, addr: u64) -> Option<u64> {
+    if is_ve_addr(addr) && ((addr & mem::HMEM_PID_MASK) >> mem::HMEM_PID_SHIFT) as u8 != c.proc.id {
+        return None;
+    }
+    Some(hmem_addr(addr))
+}
+
+pub unsafe fn async_read(c: *mut Context, dst: *mut u8, src: u64, n: usize) -> u64 {
+    // SAFETY: forwarded contract.
+    let Some(c) = (unsafe { ctx(c) }) else { return VEO_REQUEST_ID_INVALID };
+    match ve_target(c, src) {
+        Some(src) => submit(c, Cmd::Read { dst: dst as usize, src, n }),
+        None => VEO_REQUEST_ID_INVALID,
+    }
+}
+
+pub unsafe fn async_write(c: *mut Context, dst: u64, src: *const u8, n: usize) -> u64 {
+    // SAFETY: forwarded contract.
+    let Some(c) = (unsafe { ctx(c) }) else { return VEO_REQUEST_ID_INVALID };
+    match ve_target(c, dst) {
+        Some(dst) => submit(c, Cmd::Write { dst, src: src as usize, n }),
+        None => VEO_REQUEST_ID_INVALID,
+    }
+}
+
+pub unsafe fn call_vh(c: *mut Context, func: Option<unsafe extern "C" fn(*mut c_void) -> u64>, arg: *mut c_void) -> u64 {
+    // SAFETY: forwarded contract.
+    let (Some(c), Some(func)) = ((unsafe { ctx(c) }), func) else { return VEO_REQUEST_ID_INVALID };
+    submit(c, Cmd::Vh { func, arg: arg as usize })
+}
+
+fn take(c: &Context, req: u64, ret: *mut u64, block: bool) -> c_int {
+    let mut r = c.done.results.lock();
+    loop {
+        if let Some((state, v)) = r.1.remove(&req) {
+            if !ret.is_null() {
+                // SAFETY: ret is the caller's uint64_t.
+                unsafe { ret.write(v) };
+            }
+            return state;
+        }
+        if req == 0 || req >= *c.next_id.lock() {
+            return VEO_COMMAND_ERROR; // never submitted (or already collected)
+        }
+        if !block {
+            return VEO_COMMAND_UNFINISHED;
+        }
+        c.done.cv.wait(&mut r);
+    }
+}
+
+pub unsafe fn peek(c: *mut Context, req: u64, ret: *mut u64) -> c_int {
+    // SAFETY: forwarded contract.
+    match unsafe { ctx(c) } {
+        Some(c) => take(c, req, ret, false),
+        None => VEO_COMMAND_ERROR,
+    }
+}
+
+pub unsafe fn wait(c: *mut Context, req: u64, ret: *mut u64) -> c_int {
+    // SAFETY: forwarded contract.
+    match unsafe { ctx(c) } {
+        Some(c) => take(c, req, ret, true),
+        None => VEO_COMMAND_ERROR,
+    }
+}
+
+pub unsafe fn sync(c: *mut Context) {
+    // SAFETY: forwarded contract.
+    let Some(c) = (unsafe { ctx(c) }) else { return };
+    let last = *c.next_id.lock() - 1;
+    let mut r = c.done.results.lock();
+    while r.0 < last {
+        c.done.cv.wait(&mut r);
+    }
+}
+
+pub unsafe fn state(c: *mut Context) -> c_int {
+    // SAFETY: forwarded contract.
+    match unsafe { ctx(c) } {
+        Some(c) if c.tx.lock().is_some() => VEO_STATE_RUNNING,
+        _ => VEO_STATE_EXIT,
+    }
+}
+
+pub unsafe fn close(c: *mut Context) -> c_int {
+    if c.is_null() {
+        return -1;
+    }
+    // SAFETY: c came from open(); closing hands the box back.
+    let b = unsafe { Box::from_raw(c) };
+    drop(b.tx.lock().take()); // ends the worker's loop once the queue is drained
+    if let Some(w) = b.worker.lock().take() {
+        let _ = w.join();
+    }
+    0
+}

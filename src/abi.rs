@@ -1,0 +1,337 @@
+//! Everything that differs between the MPI libraries libmpive sits on, in one place.
+//!
+//! One `libmpive.so` serves Open MPI 4.1 (pointer handles, `MPI_IN_PLACE == (void*)1`, 24-byte status)
+//! and MPICH 4.0 (`int` handles, `MPI_IN_PLACE == (void*)-1`, 20-byte status). The library is identified
+//! once, when the real MPI is first resolved ([`crate::real`]); after that every module asks [`abi()`]
+//! for a constant or a predefined handle and never spells out a library name.
+//!
+//! Handles travel through the shim as [`Handle`] (`usize`): an MPICH `int` handle arrives in a 64-bit
+//! register whose upper half is undefined, so handles are forwarded untouched and only ever compared
+//! after [`Abi::norm`]. Arrays of handles and of statuses have an ABI-specific stride: read and write
+//! them through [`Abi::handle_at`], [`Abi::set_handle_at`] and [`Abi::status_at`].
+//!
+//! Adding the MPI-5 standard ABI means adding a third [`Family`] and its table in [`Abi::detect`].
+
+use std::ffi::{c_int, c_void};
+
+/// A raw MPI handle as it arrives in an argument register (see the module documentation).
+pub type Handle = usize;
+/// `MPI_Aint`, `MPI_Offset` and `MPI_Count` are 64-bit signed integers in both ABIs.
+pub type Aint = i64;
+pub type Count = i64;
+pub type Offset = i64;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Family {
+    OpenMpi,
+    Mpich,
+}
+
+/// The error classes libmpive reports, mapped to each library's numbers by [`Abi::class`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub enum Class {
+    Buffer,
+    Count,
+    Type,
+    Arg,
+    Other,
+    Intern,
+    NoMem,
+    Unsupported,
+    Truncate,
+    InStatus,
+    Pending,
+    Request,
+}
+
+/// Offsets of the public fields of `MPI_Status`.
+#[derive(Clone, Copy, Debug)]
+pub struct StatusLayout {
+    pub size: usize,
+    pub source: usize,
+    pub tag: usize,
+    pub error: usize,
+}
+
+/// Maximum size of an `MPI_Status` over the supported ABIs; the shim's own statuses use this.
+pub const STATUS_MAX: usize = 32;
+
+/// Storage for one status of any ABI.
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub struct StatusBuf(pub [u8; STATUS_MAX]);
+
+impl StatusBuf {
+    pub const fn new() -> StatusBuf {
+        StatusBuf([0; STATUS_MAX])
+    }
+    pub fn as_mut_ptr(&mut self) -> *mut c_void {
+        self.0.as_mut_ptr().cast()
+    }
+}
+
+/// Predefined handles of the running library (addresses of global objects in Open MPI).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Predefined {
+    pub comm_world: Handle,
+    pub comm_self: Handle,
+    pub comm_null: Handle,
+    pub request_null: Handle,
+    pub message_null: Handle,
+    pub message_no_proc: Handle,
+    pub datatype_null: Handle,
+    pub byte: Handle,
+    pub errors_are_fatal: Handle,
+    /// MPI-4's MPI_ERRORS_ABORT, where the library has it.
+    pub errors_abort: Option<Handle>,
+    pub errors_return: Handle,
+    pub file_null: Handle,
+    pub win_null: Handle,
+}
+
+/// The constants of one MPI ABI.
+#[derive(Debug)]
+pub struct Abi {
+    pub family: Family,
+    /// What MPI_Get_library_version said, first line.
+    pub library: String,
+    handle_size: usize,
+    pub in_place: usize,
+    pub status_ignore: usize,
+    pub statuses_ignore: usize,
+    pub status: StatusLayout,
+    pub root: c_int,
+    pub proc_null: c_int,
+    pub any_source: c_int,
+    pub undefined: c_int,
+    pub combiner_named: c_int,
+    pub topo_cart: c_int,
+    pub topo_graph: c_int,
+    pub topo_dist_graph: c_int,
+    pub win_model_keyval: c_int,
+    pub win_separate: c_int,
+    pub h: Predefined,
+    classes: [(Class, c_int); 12],
+}
+
+impl Abi {
+    /// The table for `family`; `sym` looks up a data symbol of the real library (Open MPI's predefined
+    /// handles are the addresses of its global objects).
+    pub fn new(family: Family, library: String, sym: &dyn Fn(&str) -> Option<usize>) -> Result<Abi, String> {
+        match family {
+            Family::OpenMpi => {
+                let need = |name: &str| sym(name).ok_or_else(|| format!("Open MPI symbol {name} not found"));
+                Ok(Abi {
+                    family,
+                    library,
+                    handle_size: 8,
+                    in_place: 1,
+                    status_ignore: 0,
+                    statuses_ignore: 0,
+                    status: StatusLayout { size: 24, source: 0, tag: 4, error: 8 },
+                    root: -4,
+                    proc_null: -2,
+                    any_source: -1,
+                    undefined: -32766,
+                    combiner_named: 0,
+                    topo_cart: 1,
+                    topo_graph: 2,
+                    topo_dist_graph: 3,
+                    win_model_keyval: 11,
+                    win_separate: 1,
+                    h: Predefined {
+                        comm_world: need("ompi_mpi_comm_world")?,
+                        comm_self: need("ompi_mpi_comm_self")?,
+                        comm_null: need("ompi_mpi_comm_null")?,
+                        request_null: need("ompi_request_null")?,
+                        message_null: need("ompi_message_null")?,
+                        message_no_proc: need("ompi_message_no_proc")?,
+                        datatype_null: need("ompi_mpi_datatype_null")?,
+                        byte: need("ompi_mpi_byte")?,
+                        errors_are_fatal: need("ompi_mpi_errors_are_fatal")?,
+                        errors_abort: sym("ompi_mpi_errors_abort"),
+                        errors_return: need("ompi_mpi_errors_return")?,
+                        file_null: need("ompi_mpi_file_null")?,
+                        win_null: need("ompi_mpi_win_null")?,
+                    },
+                    classes: [
+                        (Class::Buffer, 1),
+                        (Class::Count, 2),
+                        (Class::Type, 3),
+                        (Class::Request, 7),
+                        (Class::Arg, 13),
+                        (Class::Truncate, 15),
+                        (Class::Other, 16),
+                        (Class::Intern, 17),
+                        (Class::InStatus, 18),
+                        (Class::Pending, 19),
+                        (Class::NoMem, 39),
+                        (Class::Unsupported, 52),
+                    ],
+                })
+            }
+            Family::Mpich => Ok(Abi {
+                family,
+                library,
+                handle_size: 4,
+                in_place: usize::MAX,
+                status_ignore: 1,
+                statuses_ignore: 1,
+                status: StatusLayout { size: 20, source: 8, tag: 12, error: 16 },
+                root: -3,
+                proc_null: -1,
+                any_source: -2,
+                undefined: -32766,
+                combiner_named: 1,
+                topo_cart: 2,
+                topo_graph: 1,
+                topo_dist_graph: 3,
+                win_model_keyval: 0x6600_0009,
+                win_separate: 1,
+                h: Predefined {
+                    comm_world: 0x4400_0000,
+                    comm_self: 0x4400_0001,
+                    comm_null: 0x0400_0000,
+                    request_null: 0x2c00_0000,
+                    message_null: 0x2c00_0000,
+                    message_no_proc: 0x6c00_0000,
+                    datatype_null: 0x0c00_0000,
+                    byte: 0x4c00_010d,
+                    errors_are_fatal: 0x5400_0000,
+                    errors_abort: Some(0x5400_0003),
+                    errors_return: 0x5400_0001,
+                    file_null: 0,
+                    win_null: 0x2000_0000,
+                },
+                classes: [
+                    (Class::Buffer, 1),
+                    (Class::Count, 2),
+                    (Class::Type, 3),
+                    (Class::Request, 19),
+                    (Class::Arg, 12),
+                    (Class::Truncate, 14),
+                    (Class::Other, 15),
+                    (Class::Intern, 16),
+                    (Class::InStatus, 17),
+                    (Class::Pending, 18),
+                    (Class::NoMem, 34),
+                    (Class::Unsupported, 44),
+                ],
+            }),
+        }
+    }
+
+    /// A handle as the library compares it (MPICH handles are 32-bit).
+    #[inline]
+    pub fn norm(&self, h: Handle) -> Handle {
+        if self.handle_size == 4 {
+            h as u32 as usize
+        } else {
+            h
+        }
+    }
+
+    /// Whether two handles name the same object.
+    #[inline]
+    pub fn same(&self, a: Handle, b: Handle) -> bool {
+        self.norm(a) == self.norm(b)
+    }
+
+    pub fn handle_size(&self) -> usize {
+        self.handle_size
+    }
+
+    /// Element `i` of an array of handles.
+    ///
+    /// # Safety
+    /// `base` points to at least `i + 1` handles of this ABI.
+    #[inline]
+    pub unsafe fn handle_at(&self, base: *const c_void, i: usize) -> Handle {
+        // SAFETY: by the caller's contract; unaligned reads keep Fortran-provided arrays safe too.
+        unsafe {
+            if self.handle_size == 4 {
+                (base as *const u32).add(i).read_unaligned() as usize
+            } else {
+                (base as *const u64).add(i).read_unaligned() as usize
+            }
+        }
+    }
+
+    /// Stores handle `h` as element `i` of an array of handles.
+    ///
+    /// # Safety
+    /// `base` points to at least `i + 1` writable handles of this ABI.
+    #[inline]
+    pub unsafe fn set_handle_at(&self, base: *mut c_void, i: usize, h: Handle) {
+        // SAFETY: by the caller's contract.
+        unsafe {
+            if self.handle_size == 4 {
+                (base as *mut u32).add(i).write_unaligned(h as u32)
+            } else {
+                (base as *mut u64).add(i).write_unaligned(h as u64)
+            }
+        }
+    }
+
+    /// Address of status `i` in an array of statuses.
+    #[inline]
+    pub fn status_at(&self, base: *mut c_void, i: usize) -> *mut c_void {
+        (base as usize + i * self.status.size) as *mut c_void
+    }
+
+    /// Whether a status pointer is MPI_STATUS_IGNORE.
+    #[inline]
+    pub fn is_status_ignore(&self, p: *const c_void) -> bool {
+        p as usize == self.status_ignore
+    }
+
+    /// Whether a statuses pointer is MPI_STATUSES_IGNORE.
+    #[inline]
+    pub fn is_statuses_ignore(&self, p: *const c_void) -> bool {
+        p as usize == self.statuses_ignore
+    }
+
+    #[inline]
+    pub fn is_in_place(&self, p: *const c_void) -> bool {
+        p as usize == self.in_place
+    }
+
+    /// The MPI_ERROR field of a status.
+    ///
+    /// # Safety
+    /// `st` points to a status of this ABI.
+    pub unsafe fn status_error(&self, st: *const c_void) -> c_int {
+        // SAFETY: by the caller's contract.
+        unsafe { (st as *const u8).add(self.status.error).cast::<c_int>().read_unaligned() }
+    }
+
+    /// The library's number for an error class.
+    pub fn class(&self, c: Class) -> c_int {
+        self.classes.iter().find(|(k, _)| *k == c).map(|(_, v)| *v).unwrap_or(self.classes[6].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mpich_handles_compare_as_32_bit() {
+        let abi = Abi::new(Family::Mpich, "MPICH".into(), &|_| None).unwrap();
+        assert!(abi.same(0xdead_beef_4400_0000, 0x4400_0000));
+        assert_eq!(abi.class(Class::Unsupported), 44);
+        let arr: [u32; 3] = [1, 2, 3];
+        // SAFETY: arr has three elements.
+        assert_eq!(unsafe { abi.handle_at(arr.as_ptr().cast(), 2) }, 3);
+    }
+
+    #[test]
+    fn openmpi_needs_its_symbols() {
+        assert!(Abi::new(Family::OpenMpi, "Open MPI".into(), &|_| None).is_err());
+        let abi = Abi::new(Family::OpenMpi, "Open MPI".into(), &|s| Some(s.len())).unwrap();
+        assert!(abi.same(0xdead_beef_4400_0000, 0xdead_beef_4400_0000));
+        assert!(!abi.same(0xdead_beef_4400_0000, 0x4400_0000));
+        assert_eq!(abi.class(Class::Unsupported), 52);
+        assert_eq!(abi.status.size, 24);
+    }
+}

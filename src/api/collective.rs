@@ -1,0 +1,87 @@
+//! MPI-4.1 chapter 6: collective communication.
+
+use crate::intercept;
+
+intercept! {
+    /// §6.4 Broadcast.
+    fn MPI_Bcast(buffer: Buf, count: Count, datatype: Datatype, root: Int, comm: Comm)
+        blocking(Comm comm) ve(buffer) => (buffer) = bcast(buffer, count, datatype, root, comm);
+
+    /// §6.5 Gather.
+    fn MPI_Gather(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                  recvtype: Datatype, root: Int, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Gatherv(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcounts: CountArr,
+                   displs: DispArr, recvtype: Datatype, root: Int, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm);
+
+    /// §6.6 Scatter.
+    fn MPI_Scatter(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                   recvtype: Datatype, root: Int, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Scatterv(sendbuf: CBuf, sendcounts: CountArr, displs: DispArr, sendtype: Datatype, recvbuf: Buf,
+                    recvcount: Count, recvtype: Datatype, root: Int, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    /// §6.7 Gather-to-all.
+    fn MPI_Allgather(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                     recvtype: Datatype, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
+
+    fn MPI_Allgatherv(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcounts: CountArr,
+                      displs: DispArr, recvtype: Datatype, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm);
+
+    /// §6.8 All-to-all.
+    fn MPI_Alltoall(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                    recvtype: Datatype, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
+
+    fn MPI_Alltoallv(sendbuf: CBuf, sendcounts: CountArr, sdispls: DispArr, sendtype: Datatype, recvbuf: Buf,
+                     recvcounts: CountArr, rdispls: DispArr, recvtype: Datatype, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm);
+
+    fn MPI_Alltoallw(sendbuf: CBuf, sendcounts: CountArr, sdispls: DispArr, sendtypes: DatatypeArr, recvbuf: Buf,
+                     recvcounts: CountArr, rdispls: DispArr, recvtypes: DatatypeArr, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm);
+
+    /// §6.9 Global reduction.
+    fn MPI_Reduce(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, root: Int, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = reduce(sendbuf, recvbuf, count, datatype, root, comm);
+
+    fn MPI_Allreduce(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = allreduce(sendbuf, recvbuf, count, datatype);
+
+    /// §6.9.7 Local reduction: mpi4py-ve refuses it with VE buffers.
+    fn MPI_Reduce_local(inbuf: CBuf, inoutbuf: Buf, count: Count, datatype: Datatype, op: Op)
+        refuse_ve(World) ve(inbuf, inoutbuf)
+        because "a local reduction runs on the host CPU and would have to read VE memory directly; \
+                 copy the operands to host memory first (mpi4py-ve refuses it too)";
+
+    /// §6.10 Reduce-scatter.
+    fn MPI_Reduce_scatter_block(sendbuf: CBuf, recvbuf: Buf, recvcount: Count, datatype: Datatype, op: Op, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, comm);
+
+    fn MPI_Reduce_scatter(sendbuf: CBuf, recvbuf: Buf, recvcounts: CountArr, datatype: Datatype, op: Op, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, comm);
+
+    /// §6.11 Scan.
+    fn MPI_Scan(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = allreduce(sendbuf, recvbuf, count, datatype);
+
+    fn MPI_Exscan(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm)
+        blocking(Comm comm) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = exscan(sendbuf, recvbuf, count, datatype, comm);
+}

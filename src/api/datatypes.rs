@@ -1,0 +1,17 @@
+//! MPI-4.1 chapter 5: datatypes (packing).
+
+use crate::intercept;
+
+const EXTERNAL: &str = "external32 packing converts data on the host CPU and would have to read VE memory \
+directly (mpi4py-ve refuses it too); use MPI_Pack/MPI_Unpack, or copy the data to host memory first";
+
+intercept! {
+    /// §5.2.1 Canonical MPI_Pack and MPI_Unpack.
+    fn MPI_Pack_external(datarep: CStr, inbuf: CBuf, incount: Count, datatype: Datatype, outbuf: Buf,
+                         outsize: Aint, position: AintOut)
+        refuse_ve(World) ve(inbuf, outbuf) because EXTERNAL;
+
+    fn MPI_Unpack_external(datarep: CStr, inbuf: CBuf, insize: Aint, position: AintOut, outbuf: Buf,
+                           outcount: Count, datatype: Datatype)
+        refuse_ve(World) ve(inbuf, outbuf) because EXTERNAL;
+}

@@ -1,0 +1,27 @@
+//! MPI-4.1 chapter 11: process creation and management (ports, name publishing, join).
+//!
+//! mpi4py-ve offers none of the client/server functions; libmpi-ve refuses them always, with
+//! MPI_ERR_UNSUPPORTED_OPERATION. MPI_Comm_spawn carries no buffer and is forwarded.
+
+use crate::intercept;
+
+const PORTS: &str = "dynamic process connection (ports, MPI_Comm_accept/connect/join, name publishing) \
+is not offered by mpi4py-ve and libmpi-ve; start all processes with mpirun and use MPI_COMM_WORLD, or \
+MPI_Comm_spawn";
+
+intercept! {
+    /// §11.4.2 Server routines.
+    fn MPI_Open_port(info: Info, port_name: CStrOut) refuse(World) because PORTS;
+    fn MPI_Close_port(port_name: CStr) refuse(World) because PORTS;
+    fn MPI_Comm_accept(port_name: CStr, info: Info, root: Int, comm: Comm, newcomm: HandleOut)
+        refuse(Comm comm) because PORTS;
+    /// §11.4.3 Client routines.
+    fn MPI_Comm_connect(port_name: CStr, info: Info, root: Int, comm: Comm, newcomm: HandleOut)
+        refuse(Comm comm) because PORTS;
+    /// §11.4.4 Name publishing.
+    fn MPI_Publish_name(service_name: CStr, info: Info, port_name: CStr) refuse(World) because PORTS;
+    fn MPI_Unpublish_name(service_name: CStr, info: Info, port_name: CStr) refuse(World) because PORTS;
+    fn MPI_Lookup_name(service_name: CStr, info: Info, port_name: CStrOut) refuse(World) because PORTS;
+    /// §11.8.4 Another way to establish communication.
+    fn MPI_Comm_join(fd: Int, intercomm: HandleOut) refuse(World) because PORTS;
+}

@@ -1,0 +1,150 @@
+//! The intercepted MPI functions, one module per chapter of the MPI-4.1 standard.
+//!
+//! Each function is described once, by an entry of the [`intercept!`] table in its chapter's module:
+//! its C signature in the standard's vocabulary of argument kinds (see [`ty!`]), the object whose error
+//! handler reports problems, the buffer arguments that can be VE addresses, and the message form
+//! ([`crate::msg`]) that stages them. The macro writes the exported `MPI_X` symbol: resolve `PMPI_X`,
+//! forward at once if no buffer is a VE address, else stage, call, and copy back.
+//!
+//! Kinds of entries:
+//! - `blocking(Obj o)`: staged, copied back before returning;
+//! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
+//! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
+
+pub mod collective;
+pub mod datatypes;
+pub mod dynamic;
+pub mod pt2pt;
+
+/// The C type of each argument kind of the table (the `int` count flavour).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! ty {
+    (CBuf) => { *const std::ffi::c_void };
+    (Buf) => { *mut std::ffi::c_void };
+    (Int) => { std::ffi::c_int };
+    (Count) => { std::ffi::c_int };
+    (CountArr) => { *const std::ffi::c_int };
+    (DispArr) => { *const std::ffi::c_int };
+    (Aint) => { $crate::abi::Aint };
+    (AintArr) => { *const $crate::abi::Aint };
+    (Offset) => { $crate::abi::Offset };
+    (Comm) => { $crate::abi::Handle };
+    (Datatype) => { $crate::abi::Handle };
+    (Op) => { $crate::abi::Handle };
+    (Info) => { $crate::abi::Handle };
+    (Win) => { $crate::abi::Handle };
+    (File) => { $crate::abi::Handle };
+    (DatatypeArr) => { *const std::ffi::c_void };
+    (Status) => { *mut std::ffi::c_void };
+    (RequestOut) => { *mut std::ffi::c_void };
+    (HandleOut) => { *mut std::ffi::c_void };
+    (IntOut) => { *mut std::ffi::c_int };
+    (AintOut) => { *mut $crate::abi::Aint };
+    (CStr) => { *const std::ffi::c_char };
+    (CStrOut) => { *mut std::ffi::c_char };
+}
+
+/// The error-reporting object of an entry.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! err_obj {
+    (Comm $o:ident) => { $crate::errors::Obj::Comm($o) };
+    (File $o:ident) => { $crate::errors::Obj::File($o) };
+    (Win $o:ident) => { $crate::errors::Obj::Win($o) };
+    (World) => { $crate::errors::Obj::World };
+}
+
+/// Resolves the real function of an exported `MPI_X`, typed like it.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! real_fn {
+    ($name:ident ( $($t:ident),* )) => {{
+        static REAL: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name)));
+        match REAL.get() {
+            // SAFETY: PMPI_X has the signature of MPI_X.
+            Some(f) => Some(unsafe { std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($crate::ty!($t)),*) -> std::ffi::c_int>(f) }),
+            None => None,
+        }
+    }};
+}
+
+/// The table macro: see the module documentation.
+#[macro_export]
+macro_rules! intercept {
+    () => {};
+
+    // Staged, completed before returning.
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            $crate::stage::blocking($crate::err_obj!($($obj)+), stringify!($name), |plan| {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
+                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                Ok(unsafe { real($($p),*) })
+            })
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // Unsupported with VE buffers, forwarded with host buffers.
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr;
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), true, $why)
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // Always unsupported.
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            refuse($($obj:tt)+) because $why:expr;
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case, unused_variables)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), false, $why)
+        }
+        $crate::intercept!($($rest)*);
+    };
+}
+
+/// Reports an unsupported operation through `obj`'s error handler.
+/// `ve` says that the call was refused because a buffer is in VE memory.
+pub fn unsupported(obj: crate::errors::Obj, func: &'static str, ve: bool, why: &str) -> std::ffi::c_int {
+    let what = if ve { "not supported with VE buffers by libmpi-ve" } else { "not supported by libmpi-ve" };
+    let e = crate::errors::Error::new(crate::abi::Class::Unsupported, format!("{what}: {why}"));
+    let r = std::panic::catch_unwind(|| Err(e));
+    crate::stage::finish(obj, func, r)
+}

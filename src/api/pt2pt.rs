@@ -1,0 +1,54 @@
+//! MPI-4.1 chapter 3: point-to-point communication.
+
+use crate::intercept;
+
+const BUFFERED: &str = "buffered mode (MPI_Bsend, MPI_Ibsend, MPI_Bsend_init, MPI_Buffer_attach) is refused with VE buffers, \
+as in mpi4py-ve; use MPI_Send, MPI_Isend or MPI_Send_init instead";
+
+intercept! {
+    /// §3.2.1 Blocking send.
+    fn MPI_Send(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm)
+        blocking(Comm comm) ve(buf) => (buf) = send(buf, count, datatype);
+
+    /// §3.4 Synchronous mode.
+    fn MPI_Ssend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm)
+        blocking(Comm comm) ve(buf) => (buf) = send(buf, count, datatype);
+
+    /// §3.4 Ready mode.
+    fn MPI_Rsend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm)
+        blocking(Comm comm) ve(buf) => (buf) = send(buf, count, datatype);
+
+    /// §3.2.4 Blocking receive: only the bytes that arrived are copied back.
+    fn MPI_Recv(buf: Buf, count: Count, datatype: Datatype, source: Int, tag: Int, comm: Comm, status: Status)
+        blocking(Comm comm) ve(buf) => (buf, status) = recv(buf, count, datatype, status);
+
+    /// §3.10 Send-receive.
+    fn MPI_Sendrecv(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, dest: Int, sendtag: Int,
+                    recvbuf: Buf, recvcount: Count, recvtype: Datatype, source: Int, recvtag: Int,
+                    comm: Comm, status: Status)
+        blocking(Comm comm) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf, status) = sendrecv(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, status);
+
+    /// §3.10 Send-receive in one buffer.
+    fn MPI_Sendrecv_replace(buf: Buf, count: Count, datatype: Datatype, dest: Int, sendtag: Int,
+                            source: Int, recvtag: Int, comm: Comm, status: Status)
+        blocking(Comm comm) ve(buf) => (buf, status) = sendrecv_replace(buf, count, datatype, status);
+
+    /// §3.8.3 Matched receive (MPI_Mprobe and MPI_Improbe carry no buffer and are not intercepted).
+    fn MPI_Mrecv(buf: Buf, count: Count, datatype: Datatype, message: HandleOut, status: Status)
+        blocking(World) ve(buf) => (buf, status) = recv(buf, count, datatype, status);
+
+    /// §3.4 Buffered mode.
+    fn MPI_Bsend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm)
+        refuse_ve(Comm comm) ve(buf) because BUFFERED;
+
+    fn MPI_Ibsend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        refuse_ve(Comm comm) ve(buf) because BUFFERED;
+
+    fn MPI_Bsend_init(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        refuse_ve(Comm comm) ve(buf) because BUFFERED;
+
+    /// §3.6 Buffer allocation.
+    fn MPI_Buffer_attach(buffer: Buf, size: Int)
+        refuse_ve(World) ve(buffer) because BUFFERED;
+}

@@ -1,0 +1,131 @@
+//! Errors: every failure of the shim becomes an MPI error code, raised through the error handler of
+//! the object the call was made on (communicator, file or window), with an error string that names the
+//! call and says how to fix the problem.
+//!
+//! Each distinct message gets its own error code (MPI_Add_error_code in the right class, then
+//! MPI_Add_error_string), so `MPI_Error_string` returns the message and `MPI_Error_class` the class on
+//! every MPI. MPICH's fatal handler prints only the class text, so when the handler is fatal the message
+//! is printed to stderr first.
+
+use crate::abi::{Class, Handle};
+use crate::real::{self, pmpi};
+use once_cell::sync::Lazy;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void, CString};
+
+/// A failure detected by the shim.
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub class: Class,
+    pub msg: String,
+}
+
+impl Error {
+    pub fn new(class: Class, msg: impl Into<String>) -> Error {
+        Error { class, msg: msg.into() }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The MPI object whose error handler reports an error.
+#[derive(Clone, Copy, Debug)]
+pub enum Obj {
+    Comm(Handle),
+    File(Handle),
+    Win(Handle),
+    /// No object: MPI_COMM_WORLD's handler (e.g. completion calls on request arrays).
+    World,
+}
+
+/// Most distinct messages that get their own error code; later ones share their class's code.
+const MAX_CODES: usize = 512;
+static CODES: Lazy<Mutex<HashMap<(Class, String), c_int>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// An error code of class `class` whose MPI_Error_string is `text`.
+fn code_for(class: Class, text: &str) -> c_int {
+    let abi = real::abi();
+    let class_no = abi.class(class);
+    let mut codes = CODES.lock();
+    if let Some(&c) = codes.get(&(class, text.to_string())) {
+        return c;
+    }
+    if codes.len() >= MAX_CODES {
+        return class_no;
+    }
+    let mut code: c_int = 0;
+    let Ok(ctext) = CString::new(text.replace('\0', " ")) else { return class_no };
+    // SAFETY: plain MPI calls with valid out-pointers; they fail harmlessly before MPI_Init.
+    let ok = unsafe { pmpi::PMPI_Add_error_code(class_no, &mut code) == 0 && pmpi::PMPI_Add_error_string(code, ctext.as_ptr()) == 0 };
+    let code = if ok { code } else { class_no };
+    codes.insert((class, text.to_string()), code);
+    code
+}
+
+/// Whether the error handler attached to `obj` aborts the program.
+unsafe fn handler_is_fatal(obj: Obj) -> Option<bool> {
+    let abi = real::abi();
+    let mut eh: u64 = 0;
+    let p = &mut eh as *mut u64 as *mut c_void;
+    // SAFETY: eh is large enough for a handle of either ABI.
+    let rc = unsafe {
+        match obj {
+            Obj::Comm(c) => pmpi::PMPI_Comm_get_errhandler(c, p),
+            Obj::File(f) => pmpi::PMPI_File_get_errhandler(f, p),
+            Obj::Win(w) => pmpi::PMPI_Win_get_errhandler(w, p),
+            Obj::World => pmpi::PMPI_Comm_get_errhandler(abi.h.comm_world, p),
+        }
+    };
+    if rc != 0 {
+        return None;
+    }
+    let h = abi.norm(eh as Handle);
+    let fatal = h == abi.norm(abi.h.errors_are_fatal) || abi.h.errors_abort.is_some_and(|a| abi.norm(a) == h);
+    // SAFETY: releases the reference MPI_*_get_errhandler returned.
+    unsafe { pmpi::PMPI_Errhandler_free(p) };
+    Some(fatal)
+}
+
+/// Raises `e`, detected in `func`, through `obj`'s error handler and returns the error code that the
+/// intercepted function returns to its caller.
+///
+/// # Safety
+/// `obj` holds a handle given by the application to `func`.
+pub unsafe fn raise(obj: Obj, func: &str, e: &Error) -> c_int {
+    let text = format!("{func}: {}", e.msg);
+    log::error!("{text}");
+    let code = code_for(e.class, &text);
+    // SAFETY: forwarded contract.
+    let fatal = unsafe { handler_is_fatal(obj) };
+    if fatal != Some(false) {
+        // The default handler aborts; MPICH would only print the class text.
+        eprintln!("libmpive: {text}");
+    }
+    let world = real::abi().h.comm_world;
+    // SAFETY: calling the handler of the application's object with a valid code.
+    unsafe {
+        match obj {
+            Obj::Comm(c) => pmpi::PMPI_Comm_call_errhandler(c, code),
+            Obj::File(f) => pmpi::PMPI_File_call_errhandler(f, code),
+            Obj::Win(w) => pmpi::PMPI_Win_call_errhandler(w, code),
+            Obj::World => pmpi::PMPI_Comm_call_errhandler(world, code),
+        };
+    }
+    code
+}
+
+/// Reports a problem that has no MPI object to go through (e.g. the real library lacks a function).
+pub fn report_without_object(msg: &str) {
+    eprintln!("libmpive: {msg}");
+}
+
+/// The message for a panic caught at the C boundary.
+pub fn from_panic(p: Box<dyn std::any::Any + Send>) -> Error {
+    let what = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    Error::new(Class::Intern, format!("internal error in libmpive ({what}); please report it with MPIVE_LOG=debug output"))
+}

@@ -1,0 +1,269 @@
+//! Resolving the real MPI library, lazily, at first use.
+//!
+//! mpi4py's wheels dlopen libmpi long after the shim is loaded, so nothing is looked up at load time.
+//! The first call that needs the real MPI finds it, in this order:
+//!
+//! 1. the library named by `MPIVE_MPI_LIB`, opened with `RTLD_NOW | RTLD_GLOBAL`;
+//! 2. `PMPI_Init` in the global scope (the program linked libmpi, or something opened it `RTLD_GLOBAL`);
+//! 3. any already loaded object that defines `PMPI_Init` (an MPI opened `RTLD_LOCAL`).
+//!
+//! libmpive defines `MPI_*` names only, never `PMPI_*`, so a `PMPI_*` lookup always lands in the real
+//! library. Each function pointer is cached in its own [`Real`] slot: after the first call, resolving
+//! is one relaxed load and a predictable branch.
+
+use crate::abi::{Abi, Family};
+use libloading::os::unix::Library;
+use once_cell::sync::OnceCell;
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+/// The real MPI library: where to look up symbols, and its ABI.
+pub struct RealMpi {
+    lib: Library,
+    pub origin: String,
+    pub abi: Abi,
+}
+
+// SAFETY: the library handle is only used for dlsym, which is thread-safe.
+unsafe impl Sync for RealMpi {}
+unsafe impl Send for RealMpi {}
+
+static REAL: OnceCell<Result<RealMpi, String>> = OnceCell::new();
+
+impl RealMpi {
+    /// Address of a symbol of the real library.
+    pub fn sym(&self, name: &str) -> Option<*mut c_void> {
+        let c = CString::new(name).ok()?;
+        // SAFETY: looking up a symbol's address does not call it.
+        unsafe { self.lib.get::<*mut c_void>(c.as_bytes_with_nul()).ok().map(|s| *s).filter(|p| !p.is_null()) }
+    }
+}
+
+/// The real MPI, found on first use.
+pub fn mpi() -> Result<&'static RealMpi, &'static str> {
+    REAL.get_or_init(find).as_ref().map_err(|e| e.as_str())
+}
+
+/// The ABI of the real MPI. Only called on paths that already resolved a real function.
+#[inline]
+pub fn abi() -> &'static Abi {
+    match mpi() {
+        Ok(m) => &m.abi,
+        Err(e) => fatal(e),
+    }
+}
+
+/// The shim cannot do anything useful without the real MPI: say so and stop the process.
+#[cold]
+pub fn fatal(msg: &str) -> ! {
+    eprintln!("libmpive: {msg}");
+    // SAFETY: terminating the process; nothing unwinds.
+    unsafe { libc::_exit(1) }
+}
+
+const PROBE: &[u8] = b"PMPI_Init\0";
+
+fn find() -> Result<RealMpi, String> {
+    crate::logger::init();
+    let (lib, origin) = open_library()?;
+    let sym = |name: &str| -> Option<usize> {
+        let c = CString::new(name).ok()?;
+        // SAFETY: address lookup only.
+        unsafe { lib.get::<*mut c_void>(c.as_bytes_with_nul()).ok().map(|s| *s as usize).filter(|&p| p != 0) }
+    };
+    let version = library_version(&lib);
+    let family = if sym("ompi_mpi_comm_world").is_some() {
+        Family::OpenMpi
+    } else if sym("MPI_Abi_get_version").is_some() && !version.contains("MPICH") {
+        return Err(format!(
+            "the MPI library ({origin}: {version}) uses the MPI-5 standard ABI, which this libmpive does not support yet; \
+             use an Open MPI 4.x or MPICH 4.x build"
+        ));
+    } else {
+        if !version.contains("MPICH") {
+            log::warn!("unknown MPI library ({version}); assuming the MPICH ABI (int handles)");
+        }
+        Family::Mpich
+    };
+    let abi = Abi::new(family, version, &sym).map_err(|e| format!("{origin}: {e}"))?;
+    log::info!("real MPI: {} ({:?} ABI) from {origin}", abi.library, abi.family);
+    Ok(RealMpi { lib, origin, abi })
+}
+
+fn has_probe(lib: &Library) -> bool {
+    // SAFETY: address lookup only.
+    unsafe { lib.get::<*mut c_void>(PROBE).is_ok() }
+}
+
+fn open_library() -> Result<(Library, String), String> {
+    if let Some(path) = std::env::var_os("MPIVE_MPI_LIB").filter(|p| !p.is_empty()) {
+        // SAFETY: loading the user's MPI library runs its initializers, as linking it would.
+        let lib = unsafe { Library::open(Some(&path), libc::RTLD_NOW | libc::RTLD_GLOBAL) }
+            .map_err(|e| format!("MPIVE_MPI_LIB={}: cannot open it: {e}", path.to_string_lossy()))?;
+        if !has_probe(&lib) {
+            return Err(format!("MPIVE_MPI_LIB={} does not define PMPI_Init: is it an MPI library?", path.to_string_lossy()));
+        }
+        return Ok((lib, format!("MPIVE_MPI_LIB={}", path.to_string_lossy())));
+    }
+    let global = Library::this();
+    if has_probe(&global) {
+        return Ok((global, "the global symbol scope".into()));
+    }
+    for name in loaded_objects() {
+        // SAFETY: RTLD_NOLOAD only returns a handle to an object that is already loaded.
+        if let Ok(lib) = unsafe { Library::open(Some(&name), libc::RTLD_NOLOAD | libc::RTLD_LAZY) } {
+            if has_probe(&lib) {
+                return Ok((lib, name));
+            }
+        }
+    }
+    Err("no MPI library is loaded in this process (no PMPI_Init found). Link the program with MPI, \
+         or set MPIVE_MPI_LIB to the MPI library to use (e.g. libmpi.so.40 or libmpich.so.12)"
+        .into())
+}
+
+/// Paths of the shared objects loaded in this process.
+fn loaded_objects() -> Vec<String> {
+    unsafe extern "C" fn cb(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+        // SAFETY: the loader passes a valid info; data is the Vec below.
+        unsafe {
+            let names = &mut *(data as *mut Vec<String>);
+            let name = (*info).dlpi_name;
+            if !name.is_null() && *name != 0 {
+                names.push(CStr::from_ptr(name).to_string_lossy().into_owned());
+            }
+        }
+        0
+    }
+    let mut names: Vec<String> = Vec::new();
+    // SAFETY: the callback only reads the entries it is given.
+    unsafe { libc::dl_iterate_phdr(Some(cb), &mut names as *mut Vec<String> as *mut c_void) };
+    names
+}
+
+fn library_version(lib: &Library) -> String {
+    type F = unsafe extern "C" fn(*mut c_char, *mut c_int) -> c_int;
+    // SAFETY: PMPI_Get_library_version may be called before MPI_Init; the buffer has the maximum size
+    // of both libraries (Open MPI 256, MPICH 8192).
+    unsafe {
+        let Ok(f) = lib.get::<F>(b"PMPI_Get_library_version\0") else { return String::from("unknown MPI") };
+        let mut buf = vec![0u8; 8192];
+        let mut len: c_int = 0;
+        if f(buf.as_mut_ptr().cast(), &mut len) != 0 {
+            return String::from("unknown MPI");
+        }
+        let s = CStr::from_ptr(buf.as_ptr().cast()).to_string_lossy().into_owned();
+        s.lines().next().unwrap_or("").trim().to_string()
+    }
+}
+
+/// A lazily resolved function of the real MPI.
+pub struct Real {
+    name: &'static str,
+    ptr: AtomicPtr<c_void>,
+}
+
+impl Real {
+    /// `name` is the `PMPI_` name.
+    pub const fn new(name: &'static str) -> Real {
+        Real { name, ptr: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    /// The function's address, or None when the real library does not have it.
+    #[inline(always)]
+    pub fn get(&self) -> Option<*mut c_void> {
+        let p = self.ptr.load(Ordering::Relaxed);
+        if !p.is_null() {
+            return Some(p);
+        }
+        self.resolve()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve(&self) -> Option<*mut c_void> {
+        let m = match mpi() {
+            Ok(m) => m,
+            Err(e) => fatal(e),
+        };
+        let p = m.sym(self.name)?;
+        self.ptr.store(p, Ordering::Relaxed);
+        Some(p)
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// What an intercepted function returns when the real library lacks its `PMPI_` twin.
+#[cold]
+pub fn missing(name: &str) -> c_int {
+    let m = match mpi() {
+        Ok(m) => m,
+        Err(e) => fatal(e),
+    };
+    let msg = format!("{name}: the MPI library ({}) does not provide it", m.abi.library);
+    log::error!("{msg}");
+    crate::errors::report_without_object(&msg);
+    m.abi.class(crate::abi::Class::Unsupported)
+}
+
+/// Declares wrappers for `PMPI_*` functions that the shim calls itself (datatype queries, error
+/// handlers...). Each resolves lazily like an intercepted function.
+macro_rules! pmpi {
+    ($( fn $name:ident ( $($p:ident : $t:ty),* $(,)? ) -> c_int; )*) => {
+        $(
+            #[allow(non_snake_case, clippy::too_many_arguments)]
+            #[inline]
+            pub unsafe fn $name($($p: $t),*) -> std::ffi::c_int {
+                static R: $crate::real::Real = $crate::real::Real::new(stringify!($name));
+                match R.get() {
+                    // SAFETY: the symbol is the real library's function of this signature.
+                    Some(f) => unsafe {
+                        std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($t),*) -> std::ffi::c_int>(f)($($p),*)
+                    },
+                    None => $crate::real::missing(stringify!($name)),
+                }
+            }
+        )*
+    };
+}
+
+/// The real library's functions that libmpive calls on its own behalf.
+#[allow(non_snake_case)]
+pub mod pmpi {
+    use crate::abi::{Aint, Count, Handle};
+    use std::ffi::{c_char, c_int, c_void};
+
+    pmpi! {
+        fn PMPI_Initialized(flag: *mut c_int) -> c_int;
+        fn PMPI_Finalized(flag: *mut c_int) -> c_int;
+        fn PMPI_Comm_rank(comm: Handle, rank: *mut c_int) -> c_int;
+        fn PMPI_Comm_size(comm: Handle, size: *mut c_int) -> c_int;
+        fn PMPI_Comm_remote_size(comm: Handle, size: *mut c_int) -> c_int;
+        fn PMPI_Comm_test_inter(comm: Handle, flag: *mut c_int) -> c_int;
+        fn PMPI_Comm_get_errhandler(comm: Handle, eh: *mut c_void) -> c_int;
+        fn PMPI_Comm_call_errhandler(comm: Handle, code: c_int) -> c_int;
+        fn PMPI_File_get_errhandler(file: Handle, eh: *mut c_void) -> c_int;
+        fn PMPI_File_call_errhandler(file: Handle, code: c_int) -> c_int;
+        fn PMPI_Win_get_errhandler(win: Handle, eh: *mut c_void) -> c_int;
+        fn PMPI_Win_call_errhandler(win: Handle, code: c_int) -> c_int;
+        fn PMPI_Errhandler_free(eh: *mut c_void) -> c_int;
+        fn PMPI_Add_error_code(class: c_int, code: *mut c_int) -> c_int;
+        fn PMPI_Add_error_string(code: c_int, s: *const c_char) -> c_int;
+        fn PMPI_Type_size_x(dt: Handle, size: *mut Count) -> c_int;
+        fn PMPI_Type_get_extent_x(dt: Handle, lb: *mut Count, extent: *mut Count) -> c_int;
+        fn PMPI_Type_get_true_extent_x(dt: Handle, lb: *mut Count, extent: *mut Count) -> c_int;
+        fn PMPI_Type_get_envelope(dt: Handle, ni: *mut c_int, na: *mut c_int, nd: *mut c_int, combiner: *mut c_int) -> c_int;
+        fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, pos: *mut c_int, outbuf: *mut c_void, outcount: c_int, dt: Handle, comm: Handle) -> c_int;
+        fn PMPI_Get_elements_x(status: *const c_void, dt: Handle, count: *mut Count) -> c_int;
+        fn PMPI_Test_cancelled(status: *const c_void, flag: *mut c_int) -> c_int;
+        fn PMPI_Topo_test(comm: Handle, kind: *mut c_int) -> c_int;
+        fn PMPI_Cartdim_get(comm: Handle, ndims: *mut c_int) -> c_int;
+        fn PMPI_Graph_neighbors_count(comm: Handle, rank: c_int, n: *mut c_int) -> c_int;
+        fn PMPI_Dist_graph_neighbors_count(comm: Handle, indeg: *mut c_int, outdeg: *mut c_int, weighted: *mut c_int) -> c_int;
+        fn PMPI_Get_address(p: *const c_void, addr: *mut Aint) -> c_int;
+    }
+}

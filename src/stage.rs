@@ -1,0 +1,343 @@
+//! Staging plans: which VE buffers an MPI call touches, the host buffers that stand in for them, and
+//! the copies between the two.
+//!
+//! A [`Plan`] collects one [`Staged`] item per VE buffer argument. Each item covers the span of all
+//! the segments (count, datatype, displacement) the call reads or writes in that buffer, and records
+//! two layouts: what to *load* (copy VE to host before MPI reads it) and what to *store* (copy host to
+//! VE once MPI has written it). Stores copy only the bytes the datatypes cover, so holes between blocks
+//! keep their VE contents; a receive of a predefined type stores only the bytes that arrived.
+//!
+//! The plan lives on the stack for a blocking call, and in the request table
+//! ([`crate::requests`]) for a nonblocking or persistent one until the application completes it.
+
+use crate::abi::{Class, Handle, StatusBuf};
+use crate::datatype::{self, Run, Span};
+use crate::errors::{Error, Result};
+use crate::pool::PoolBuf;
+use crate::real::{abi, pmpi};
+use crate::ve;
+use smallvec::SmallVec;
+use std::cell::Cell;
+use std::ffi::c_void;
+
+/// `count` elements of `dt` at byte displacement `disp` from a buffer's address.
+#[derive(Clone, Copy, Debug)]
+pub struct Seg {
+    pub disp: i64,
+    pub count: i64,
+    pub dt: Handle,
+}
+
+impl Seg {
+    pub fn new(count: i64, dt: Handle) -> Seg {
+        Seg { disp: 0, count, dt }
+    }
+}
+
+/// Bytes of a staged span to copy, relative to the span's start.
+#[derive(Debug)]
+enum Layout {
+    /// The whole span.
+    All,
+    /// Sorted, disjoint runs.
+    Runs(Vec<(usize, usize)>),
+}
+
+/// One VE buffer argument and the host buffer standing in for it.
+pub struct Staged {
+    /// VE address of the span's first byte.
+    ve: usize,
+    host: PoolBuf,
+    len: usize,
+    load: Option<Layout>,
+    store: Option<Layout>,
+    /// Store at most as many bytes as the status says arrived (receive of a predefined type).
+    limit: bool,
+}
+
+/// How a call uses a buffer argument.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Use {
+    /// MPI reads it (send buffer).
+    In,
+    /// MPI writes all of it (collective receive buffer).
+    Out,
+    /// MPI reads and writes it (IN_PLACE, Sendrecv_replace).
+    InOut,
+    /// MPI writes up to the received message (point-to-point and file receives).
+    Recv,
+}
+
+/// The staging of one MPI call.
+pub struct Plan {
+    pub func: &'static str,
+    items: SmallVec<[Staged; 2]>,
+    /// The status a [`Use::Recv`] store reads in a blocking call.
+    status: *mut c_void,
+    own_status: StatusBuf,
+}
+
+// SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
+// completes the operation.
+unsafe impl Send for Plan {}
+
+impl Plan {
+    pub fn new(func: &'static str) -> Plan {
+        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether the plan has anything to copy back at completion.
+    pub fn stores(&self) -> bool {
+        self.items.iter().any(|s| s.store.is_some())
+    }
+
+    /// Stages a buffer of one segment.
+    ///
+    /// # Safety
+    /// `buf` and `dt` are arguments the application passed to `self.func`.
+    pub unsafe fn arg(&mut self, buf: *const c_void, count: i64, dt: Handle, u: Use) -> Result<*mut c_void> {
+        let seg = [Seg::new(count, dt)];
+        // SAFETY: forwarded contract.
+        unsafe { self.stage(buf, &seg, u) }
+    }
+
+    /// Stages a buffer that `segs` describe; returns the address to give MPI instead of `buf`.
+    /// Host buffers and sentinels come back unchanged.
+    ///
+    /// # Safety
+    /// `buf` and the datatypes in `segs` are arguments the application passed to `self.func`.
+    pub unsafe fn stage(&mut self, buf: *const c_void, segs: &[Seg], u: Use) -> Result<*mut c_void> {
+        let (load, store) = match u {
+            Use::In => (true, false),
+            Use::Out => (false, true),
+            Use::InOut => (true, true),
+            Use::Recv => (false, true),
+        };
+        // SAFETY: forwarded contract.
+        unsafe { self.stage_with(buf, segs, if load { segs } else { &[] }, if store { segs } else { &[] }, u == Use::Recv) }
+    }
+
+    /// The general form: `load` segments are copied in before the call, `store` segments out after it.
+    ///
+    /// # Safety
+    /// As for [`Plan::stage`].
+    pub unsafe fn stage_with(&mut self, buf: *const c_void, segs: &[Seg], load: &[Seg], store: &[Seg], recv: bool) -> Result<*mut c_void> {
+        if !ve::is_ve(buf) {
+            return Ok(buf as *mut c_void);
+        }
+        let base = buf as usize as i64;
+        let mut span = Span::EMPTY;
+        let mut infos: SmallVec<[(Seg, datatype::TypeInfo); 1]> = SmallVec::new();
+        for s in segs {
+            if s.count < 0 {
+                return Err(Error::new(Class::Count, format!("negative count {}", s.count)));
+            }
+            if s.count == 0 {
+                continue;
+            }
+            // SAFETY: forwarded contract.
+            let t = unsafe { datatype::info(s.dt) }?;
+            span = span.union(t.span(s.count).shift(s.disp));
+            infos.push((*s, t));
+        }
+        let len = span.len() as usize;
+        let host = PoolBuf::get(len)?;
+        let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
+        // A receive stores only what arrived: exact for a predefined type, and for derived types the
+        // span is loaded first so that bytes which did not arrive are written back unchanged.
+        let limit = recv && single_named;
+        let must_load_for_recv = recv && !single_named;
+        let load_layout = if must_load_for_recv {
+            // SAFETY: forwarded contract.
+            Some(unsafe { layout(&infos, segs, true, span) }?)
+        } else if load.is_empty() {
+            None
+        } else {
+            // SAFETY: forwarded contract.
+            Some(unsafe { layout(&infos, load, std::ptr::eq(load, segs), span) }?)
+        };
+        let store_layout = if store.is_empty() {
+            None
+        } else {
+            // SAFETY: forwarded contract.
+            Some(unsafe { layout(&infos, store, std::ptr::eq(store, segs), span) }?)
+        };
+        let host_for_buf = (host.as_ptr() as i64 - span.lo) as usize as *mut c_void;
+        self.items.push(Staged {
+            ve: (base + span.lo) as usize,
+            host,
+            len,
+            load: load_layout,
+            store: store_layout,
+            limit,
+        });
+        Ok(host_for_buf)
+    }
+
+    /// Points a blocking receive's status at `status`, or at the plan's own when it is
+    /// MPI_STATUS_IGNORE; returns the status to give MPI.
+    pub fn recv_status(&mut self, status: *mut c_void) -> *mut c_void {
+        if !self.items.iter().any(|s| s.limit) {
+            return status;
+        }
+        self.status = if abi().is_status_ignore(status) { self.own_status.as_mut_ptr() } else { status };
+        self.status
+    }
+
+    /// Copies every load layout from VE memory into the staging buffers.
+    ///
+    /// # Safety
+    /// The VE buffers are still allocated.
+    pub unsafe fn load(&mut self) -> Result<()> {
+        for s in &self.items {
+            let Some(l) = &s.load else { continue };
+            // SAFETY: host has s.len bytes; the runs lie inside [0, s.len).
+            unsafe {
+                match l {
+                    Layout::All => ve::read(s.host.as_ptr(), s.ve, s.len)?,
+                    Layout::Runs(runs) => {
+                        let covered: usize = runs.iter().map(|r| r.1).sum();
+                        // One copy of the whole span beats many small ones when it is mostly data;
+                        // fall back to the runs if the span crosses memory the type does not touch.
+                        if runs.len() > 1 && (covered * 2 >= s.len || runs.len() > 64) && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
+                            continue;
+                        }
+                        for &(o, n) in runs {
+                            ve::read(s.host.as_ptr().add(o), s.ve + o, n)?;
+                        }
+                    }
+                }
+            }
+        }
+        if !self.items.is_empty() {
+            crate::stats::STAGED_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Copies every store layout back to VE memory. `status` is the completed operation's status for
+    /// limited (receive) stores; None uses the one given to [`Plan::recv_status`].
+    ///
+    /// # Safety
+    /// The VE buffers are still allocated; `status` is NULL or a status of the real MPI.
+    pub unsafe fn store(&mut self, status: Option<*const c_void>) -> Result<()> {
+        let status = status.unwrap_or(self.status);
+        for s in &self.items {
+            let Some(l) = &s.store else { continue };
+            // SAFETY: as in load.
+            unsafe {
+                match l {
+                    Layout::All => {
+                        let n = if s.limit && !status.is_null() { received_bytes(status)?.min(s.len) } else { s.len };
+                        ve::write(s.ve, s.host.as_ptr(), n)?
+                    }
+                    Layout::Runs(runs) => {
+                        for &(o, n) in runs {
+                            ve::write(s.ve + o, s.host.as_ptr().add(o), n)?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bytes a completed receive delivered.
+unsafe fn received_bytes(status: *const c_void) -> Result<usize> {
+    let mut n: i64 = 0;
+    // SAFETY: status is a status of the real MPI.
+    let rc = unsafe { pmpi::PMPI_Get_elements_x(status, abi().h.byte, &mut n) };
+    if rc != 0 || n < 0 {
+        return Err(Error::new(Class::Intern, format!("cannot read the size of a received message (MPI_Get_elements_x returned {rc})")));
+    }
+    Ok(n as usize)
+}
+
+/// The layout of `part` within `span`; `whole` says that `part` is all the staged segments.
+unsafe fn layout(infos: &[(Seg, datatype::TypeInfo)], part: &[Seg], whole: bool, span: Span) -> Result<Layout> {
+    let all: u64 = infos.iter().map(|(s, t)| t.size as u64 * s.count as u64).sum();
+    // The common case: the segments fill the span without holes or overlaps.
+    if whole && all == span.len() && infos.iter().all(|(s, t)| t.dense(s.count)) {
+        return Ok(Layout::All);
+    }
+    let mut runs: Vec<Run> = Vec::new();
+    for p in part.iter().filter(|p| p.count > 0) {
+        let t = match infos.iter().find(|(s, _)| s.dt == p.dt && s.count >= p.count) {
+            Some((_, t)) => *t,
+            // SAFETY: forwarded contract.
+            None => unsafe { datatype::info(p.dt) }?,
+        };
+        if t.dense(p.count) {
+            let sp = t.span(p.count).shift(p.disp);
+            runs.push((sp.lo, sp.len()));
+        } else {
+            // SAFETY: forwarded contract.
+            let cov = unsafe { datatype::coverage(p.dt, &t, p.count) }?;
+            runs.extend(cov.into_iter().map(|(o, l)| (o + p.disp, l)));
+        }
+    }
+    let runs = datatype::merge(runs);
+    if runs.len() == 1 && runs[0].0 == span.lo && runs[0].1 == span.len() {
+        return Ok(Layout::All);
+    }
+    Ok(Layout::Runs(runs.into_iter().map(|(o, l)| ((o - span.lo) as usize, l as usize)).collect()))
+}
+
+thread_local! {
+    static INSIDE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is already inside a staged call: the MPI library is calling MPI_* itself
+/// (ROMIO does), and the call must be forwarded untouched.
+#[inline]
+pub fn reentered() -> bool {
+    INSIDE.with(|c| c.get())
+}
+
+/// Marks this thread as inside a staged call until dropped.
+pub struct Inside(bool);
+
+impl Inside {
+    pub fn enter() -> Inside {
+        Inside(INSIDE.with(|c| c.replace(true)))
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE.with(|c| c.set(self.0));
+    }
+}
+
+/// Runs the slow path of an intercepted call: stages with `f`, which also calls the real function;
+/// then copies results back if the real call succeeded. Errors of the shim go through `obj`'s error
+/// handler; a panic is caught here and never unwinds into C.
+pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut Plan) -> Result<i32>) -> i32 {
+    let _inside = Inside::enter();
+    let mut plan = Plan::new(func);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<i32> {
+        let rc = f(&mut plan)?;
+        if rc == 0 {
+            // SAFETY: the VE buffers are the application's, still allocated during its call.
+            unsafe { plan.store(None) }?;
+        }
+        Ok(rc)
+    }));
+    finish(obj, func, r)
+}
+
+/// Turns the outcome of a slow path into the return code.
+pub fn finish(obj: crate::errors::Obj, func: &'static str, r: std::thread::Result<Result<i32>>) -> i32 {
+    let e = match r {
+        Ok(Ok(rc)) => return rc,
+        Ok(Err(e)) => e,
+        Err(p) => crate::errors::from_panic(p),
+    };
+    // SAFETY: obj holds a handle the application passed to func.
+    unsafe { crate::errors::raise(obj, func, &e) }
+}

@@ -1,0 +1,184 @@
+//! VE memory: recognizing VE addresses and copying to and from them through libveo.
+//!
+//! An address is a VE address when bit 63 is set (VEO HMEM tag; bits 62..59 name the VE process, bits
+//! 58..0 the VE virtual address). The one sentinel with bit 63 set, MPICH's `MPI_IN_PLACE`
+//! (`(void*)-1`), is never a valid VE address, so the test needs no ABI knowledge and stays a single
+//! compare on the host path.
+//!
+//! libveo is loaded at the first VE address, never before: `MPIVE_VEO_LIB` if set, else a libveo
+//! already loaded by the program, else /opt/nec/ve/veos/lib64/libveo.so.1, else `libveo.so.1` from
+//! the loader's search path.
+
+use crate::abi::Class;
+use crate::errors::{Error, Result};
+use libloading::os::unix::Library;
+use once_cell::sync::OnceCell;
+use std::ffi::{c_char, c_int, c_void, CStr};
+
+/// Whether `p` is a VE (HMEM) address.
+#[inline(always)]
+pub fn is_ve(p: *const c_void) -> bool {
+    let a = p as isize;
+    a < 0 && a != -1
+}
+
+/// Default install location of the real libveo.
+pub const VEOS_LIBVEO: &str = "/opt/nec/ve/veos/lib64/libveo.so.1";
+
+type HmemcpyFn = unsafe extern "C" fn(*mut c_void, *const c_void, usize) -> c_int;
+type AllocHmemFn = unsafe extern "C" fn(*mut c_void, *mut *mut c_void, usize) -> c_int;
+type FreeHmemFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+type ProcCreateFn = unsafe extern "C" fn(c_int) -> *mut c_void;
+type ProcDestroyFn = unsafe extern "C" fn(*mut c_void) -> c_int;
+type VersionFn = unsafe extern "C" fn() -> *const c_char;
+
+/// The loaded libveo.
+pub struct Veo {
+    _lib: Library,
+    pub origin: String,
+    hmemcpy: HmemcpyFn,
+    pub alloc_hmem: AllocHmemFn,
+    pub free_hmem: FreeHmemFn,
+    pub proc_create: ProcCreateFn,
+    pub proc_destroy: ProcDestroyFn,
+    version: Option<VersionFn>,
+}
+
+// SAFETY: libveo's functions are thread-safe; the handle is only used for dlsym at load.
+unsafe impl Sync for Veo {}
+unsafe impl Send for Veo {}
+
+static VEO: OnceCell<std::result::Result<Veo, String>> = OnceCell::new();
+
+/// libveo, loaded on first use.
+pub fn veo() -> Result<&'static Veo> {
+    VEO.get_or_init(load).as_ref().map_err(|e| Error::new(Class::Other, e.clone()))
+}
+
+fn candidates() -> Vec<(String, c_int)> {
+    let mut c = Vec::new();
+    if let Some(p) = std::env::var("MPIVE_VEO_LIB").ok().filter(|p| !p.is_empty()) {
+        c.push((p, libc::RTLD_NOW | libc::RTLD_GLOBAL));
+        return c; // the user said which one: do not fall back to another
+    }
+    c.push(("libveo.so.1".into(), libc::RTLD_NOW | libc::RTLD_NOLOAD));
+    c.push((VEOS_LIBVEO.into(), libc::RTLD_NOW | libc::RTLD_GLOBAL));
+    c.push(("libveo.so.1".into(), libc::RTLD_NOW | libc::RTLD_GLOBAL));
+    c
+}
+
+fn load() -> std::result::Result<Veo, String> {
+    crate::logger::init();
+    let mut tried = Vec::new();
+    for (name, flags) in candidates() {
+        // SAFETY: loading libveo runs its initializers, as linking it would.
+        match unsafe { Library::open(Some(&name), flags) } {
+            Ok(lib) => match bind(lib, &name) {
+                Ok(v) => {
+                    log::info!("libveo: {} from {}", v.version_string(), v.origin);
+                    return Ok(v);
+                }
+                Err(e) => tried.push(e),
+            },
+            Err(e) if flags & libc::RTLD_NOLOAD != 0 => drop(e),
+            Err(e) => tried.push(format!("{name}: {e}")),
+        }
+    }
+    Err(format!(
+        "libveo could not be loaded ({}), so VE buffers cannot be staged. On an SX-Aurora host install VEOS \
+         (libveo lives in /opt/nec/ve/veos/lib64); elsewhere set MPIVE_VEO_LIB to the simulated VE library \
+         (target/release/libveo.so of libmpi-ve)",
+        tried.join("; ")
+    ))
+}
+
+fn bind(lib: Library, name: &str) -> std::result::Result<Veo, String> {
+    // SAFETY: the symbols have libveo's documented signatures (ve_offload.h, API version 11).
+    unsafe {
+        macro_rules! sym {
+            ($n:literal) => {
+                *lib.get(concat!($n, "\0").as_bytes()).map_err(|e| format!("{name}: {e} (is it libveo?)"))?
+            };
+        }
+        let hmemcpy: HmemcpyFn = sym!("veo_hmemcpy");
+        let alloc_hmem: AllocHmemFn = sym!("veo_alloc_hmem");
+        let free_hmem: FreeHmemFn = sym!("veo_free_hmem");
+        let proc_create: ProcCreateFn = sym!("veo_proc_create");
+        let proc_destroy: ProcDestroyFn = sym!("veo_proc_destroy");
+        let version = lib.get::<VersionFn>(b"veo_version_string\0").ok().map(|s| *s);
+        Ok(Veo { _lib: lib, origin: name.to_string(), hmemcpy, alloc_hmem, free_hmem, proc_create, proc_destroy, version })
+    }
+}
+
+impl Veo {
+    pub fn version_string(&self) -> String {
+        match self.version {
+            // SAFETY: returns a static NUL-terminated string.
+            Some(f) => unsafe { CStr::from_ptr(f()).to_string_lossy().into_owned() },
+            None => "libveo (no version string)".into(),
+        }
+    }
+}
+
+fn copy_error(what: &str, n: usize, addr: usize, rc: c_int) -> Error {
+    Error::new(
+        Class::Buffer,
+        format!(
+            "{what} {n} bytes at VE address {addr:#x} failed (veo_hmemcpy returned {rc}): the range is not inside \
+             memory of a VE process of this host process. VE buffers must come from veo_alloc_hmem (or NLCPy) in this \
+             process, stay allocated until the operation completes, and (count, datatype) must fit in them"
+        ),
+    )
+}
+
+/// Copies `n` bytes from VE address `src` to host memory `dst`.
+///
+/// # Safety
+/// `dst` is valid for `n` writable bytes.
+pub unsafe fn read(dst: *mut u8, src: usize, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let v = veo()?;
+    // SAFETY: dst is the caller's; libveo checks the VE side.
+    let rc = unsafe { (v.hmemcpy)(dst.cast(), src as *const c_void, n) };
+    if rc != 0 {
+        return Err(copy_error("copying to the host", n, src, rc));
+    }
+    crate::stats::count_copy(n);
+    Ok(())
+}
+
+/// Copies `n` bytes from host memory `src` to VE address `dst`.
+///
+/// # Safety
+/// `src` is valid for `n` readable bytes.
+pub unsafe fn write(dst: usize, src: *const u8, n: usize) -> Result<()> {
+    if n == 0 {
+        return Ok(());
+    }
+    let v = veo()?;
+    // SAFETY: src is the caller's; libveo checks the VE side.
+    let rc = unsafe { (v.hmemcpy)(dst as *mut c_void, src.cast(), n) };
+    if rc != 0 {
+        return Err(copy_error("copying to the VE", n, dst, rc));
+    }
+    crate::stats::count_copy(n);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ve;
+    use std::ffi::c_void;
+
+    #[test]
+    fn ve_addresses() {
+        assert!(is_ve((1u64 << 63 | 0x6000_0000_0000) as *const c_void));
+        assert!(is_ve((1u64 << 63 | 3 << 59 | 0x10) as *const c_void));
+        assert!(!is_ve(usize::MAX as *const c_void), "MPICH's MPI_IN_PLACE is not a VE address");
+        assert!(!is_ve(1 as *const c_void), "Open MPI's MPI_IN_PLACE");
+        assert!(!is_ve(std::ptr::null()), "MPI_BOTTOM");
+        assert!(!is_ve(0x7fff_ffff_f000 as *const c_void));
+    }
+}
