@@ -110,6 +110,8 @@ pub struct Abi {
     pub topo_dist_graph: c_int,
     pub win_model_keyval: c_int,
     pub win_separate: c_int,
+    /// MPI_MAX_ERROR_STRING: 256 in Open MPI, 512 in MPICH. Longer strings are refused.
+    pub max_error_string: usize,
     pub h: Predefined,
     classes: [(Class, c_int); 12],
 }
@@ -139,6 +141,7 @@ impl Abi {
                     topo_dist_graph: 3,
                     win_model_keyval: 11,
                     win_separate: 1,
+                    max_error_string: 256,
                     h: Predefined {
                         comm_world: need("ompi_mpi_comm_world")?,
                         comm_self: need("ompi_mpi_comm_self")?,
@@ -188,6 +191,7 @@ impl Abi {
                 topo_dist_graph: 3,
                 win_model_keyval: 0x6600_0009,
                 win_separate: 1,
+                max_error_string: 512,
                 h: Predefined {
                     comm_world: 0x4400_0000,
                     comm_self: 0x4400_0001,
@@ -303,6 +307,17 @@ impl Abi {
     pub unsafe fn status_error(&self, st: *const c_void) -> c_int {
         // SAFETY: by the caller's contract.
         unsafe { (st as *const u8).add(self.status.error).cast::<c_int>().read_unaligned() }
+    }
+
+    /// An error code returned by MPI_Add_error_code, made usable: MPICH 4.0 leaves its dynamic-code
+    /// bit (`ERROR_DYN_MASK`, 1 << 30) off codes added to predefined classes, and then
+    /// MPI_Error_string decodes them as internal codes and prints an unrelated message. Setting the
+    /// bit is a no-op where MPICH already sets it.
+    pub fn fix_added_code(&self, code: c_int) -> c_int {
+        match self.family {
+            Family::Mpich => code | 1 << 30,
+            Family::OpenMpi => code,
+        }
     }
 
     /// The library's number for an error class.

@@ -3,9 +3,11 @@
 //! call and says how to fix the problem.
 //!
 //! Each distinct message gets its own error code (MPI_Add_error_code in the right class, then
-//! MPI_Add_error_string), so `MPI_Error_string` returns the message and `MPI_Error_class` the class on
-//! every MPI. MPICH's fatal handler prints only the class text, so when the handler is fatal the message
-//! is printed to stderr first.
+//! MPI_Add_error_string). MPICH 4.0 leaves the dynamic-code bit off the codes it adds to predefined
+//! classes, so its MPI_Error_string prints an unrelated internal message for them; the bit is set here
+//! ([`crate::abi::Abi::fix_added_code`]), and the shim answers MPI_Error_class and MPI_Error_string for
+//! its own codes itself ([`crate::api::environment`]), so both work the same on every MPI. When the
+//! handler is fatal the message is also printed to stderr first, since MPICH prints only the class text.
 
 use crate::abi::{Class, Handle};
 use crate::real::{self, pmpi};
@@ -13,6 +15,7 @@ use once_cell::sync::Lazy;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A failure detected by the shim.
 #[derive(Debug, Clone)]
@@ -41,25 +44,65 @@ pub enum Obj {
 
 /// Most distinct messages that get their own error code; later ones share their class's code.
 const MAX_CODES: usize = 512;
-static CODES: Lazy<Mutex<HashMap<(Class, String), c_int>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// The codes the shim created: message -> code, and code -> (class number, message).
+#[derive(Default)]
+struct Codes {
+    by_text: HashMap<(Class, String), c_int>,
+    by_code: HashMap<c_int, (c_int, String)>,
+}
+
+static CODES: Lazy<Mutex<Codes>> = Lazy::new(|| Mutex::new(Codes::default()));
+/// Set once the first code exists, so error-string calls skip the table until then.
+static ANY_CODE: AtomicBool = AtomicBool::new(false);
+
+/// The class and message of an error code the shim created.
+pub fn lookup(code: c_int) -> Option<(c_int, String)> {
+    if !ANY_CODE.load(Ordering::Acquire) {
+        return None;
+    }
+    CODES.lock().by_code.get(&code).cloned()
+}
+
+/// `text`, cut to fit MPI_MAX_ERROR_STRING (with its NUL) of the running MPI.
+fn fit(text: &str, max: usize) -> String {
+    if text.len() < max {
+        return text.to_string();
+    }
+    let mut end = max - 4;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
 
 /// An error code of class `class` whose MPI_Error_string is `text`.
 fn code_for(class: Class, text: &str) -> c_int {
     let abi = real::abi();
+    let text = &fit(text, abi.max_error_string);
     let class_no = abi.class(class);
     let mut codes = CODES.lock();
-    if let Some(&c) = codes.get(&(class, text.to_string())) {
+    if let Some(&c) = codes.by_text.get(&(class, text.to_string())) {
         return c;
     }
-    if codes.len() >= MAX_CODES {
+    if codes.by_text.len() >= MAX_CODES {
         return class_no;
     }
     let mut code: c_int = 0;
     let Ok(ctext) = CString::new(text.replace('\0', " ")) else { return class_no };
     // SAFETY: plain MPI calls with valid out-pointers; they fail harmlessly before MPI_Init.
-    let ok = unsafe { pmpi::PMPI_Add_error_code(class_no, &mut code) == 0 && pmpi::PMPI_Add_error_string(code, ctext.as_ptr()) == 0 };
+    let ok = unsafe {
+        pmpi::PMPI_Add_error_code(class_no, &mut code) == 0 && {
+            code = abi.fix_added_code(code);
+            pmpi::PMPI_Add_error_string(code, ctext.as_ptr()) == 0
+        }
+    };
     let code = if ok { code } else { class_no };
-    codes.insert((class, text.to_string()), code);
+    codes.by_text.insert((class, text.to_string()), code);
+    if ok {
+        codes.by_code.insert(code, (class_no, text.to_string()));
+        ANY_CODE.store(true, Ordering::Release);
+    }
     code
 }
 
@@ -100,7 +143,7 @@ pub unsafe fn raise(obj: Obj, func: &str, e: &Error) -> c_int {
     let fatal = unsafe { handler_is_fatal(obj) };
     if fatal != Some(false) {
         // The default handler aborts; MPICH would only print the class text.
-        eprintln!("libmpive: {text}");
+        report_without_object(&text);
     }
     let world = real::abi().h.comm_world;
     // SAFETY: calling the handler of the application's object with a valid code.
@@ -117,7 +160,9 @@ pub unsafe fn raise(obj: Obj, func: &str, e: &Error) -> c_int {
 
 /// Reports a problem that has no MPI object to go through (e.g. the real library lacks a function).
 pub fn report_without_object(msg: &str) {
-    eprintln!("libmpive: {msg}");
+    use std::io::Write;
+    // One write, so that the lines of several ranks do not interleave.
+    let _ = std::io::stderr().lock().write_all(format!("libmpive: {msg}\n").as_bytes());
 }
 
 /// The message for a panic caught at the C boundary.

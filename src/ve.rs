@@ -84,11 +84,15 @@ fn load() -> std::result::Result<Veo, String> {
             Err(e) => tried.push(format!("{name}: {e}")),
         }
     }
+    let tried = tried.join("; ");
+    log::error!("libveo could not be loaded: {tried}");
+    let names = match std::env::var("MPIVE_VEO_LIB") {
+        Ok(p) if !p.is_empty() => format!("MPIVE_VEO_LIB={p}"),
+        _ => format!("{VEOS_LIBVEO}, libveo.so.1"),
+    };
     Err(format!(
-        "libveo could not be loaded ({}), so VE buffers cannot be staged. On an SX-Aurora host install VEOS \
-         (libveo lives in /opt/nec/ve/veos/lib64); elsewhere set MPIVE_VEO_LIB to the simulated VE library \
-         (target/release/libveo.so of libmpi-ve)",
-        tried.join("; ")
+        "cannot load libveo ({names}), so VE buffers cannot be staged: install VEOS, or set MPIVE_VEO_LIB to a \
+         libveo such as the simulated VE's target/release/libveo.so"
     ))
 }
 
@@ -120,13 +124,12 @@ impl Veo {
     }
 }
 
-fn copy_error(what: &str, n: usize, addr: usize, rc: c_int) -> Error {
+fn copy_error(dir: &str, n: usize, addr: usize, rc: c_int) -> Error {
     Error::new(
         Class::Buffer,
         format!(
-            "{what} {n} bytes at VE address {addr:#x} failed (veo_hmemcpy returned {rc}): the range is not inside \
-             memory of a VE process of this host process. VE buffers must come from veo_alloc_hmem (or NLCPy) in this \
-             process, stay allocated until the operation completes, and (count, datatype) must fit in them"
+            "copy of {n} bytes {dir} VE address {addr:#x} failed (veo_hmemcpy: {rc}): not VE memory of this process. \
+             Pass buffers from veo_alloc_hmem that hold (count, datatype) until the call completes"
         ),
     )
 }
@@ -143,7 +146,7 @@ pub unsafe fn read(dst: *mut u8, src: usize, n: usize) -> Result<()> {
     // SAFETY: dst is the caller's; libveo checks the VE side.
     let rc = unsafe { (v.hmemcpy)(dst.cast(), src as *const c_void, n) };
     if rc != 0 {
-        return Err(copy_error("copying to the host", n, src, rc));
+        return Err(copy_error("from", n, src, rc));
     }
     crate::stats::count_copy(n);
     Ok(())
@@ -161,7 +164,7 @@ pub unsafe fn write(dst: usize, src: *const u8, n: usize) -> Result<()> {
     // SAFETY: src is the caller's; libveo checks the VE side.
     let rc = unsafe { (v.hmemcpy)(dst as *mut c_void, src.cast(), n) };
     if rc != 0 {
-        return Err(copy_error("copying to the VE", n, dst, rc));
+        return Err(copy_error("to", n, dst, rc));
     }
     crate::stats::count_copy(n);
     Ok(())

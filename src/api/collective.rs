@@ -66,8 +66,7 @@ intercept! {
     /// §6.9.7 Local reduction: mpi4py-ve refuses it with VE buffers.
     fn MPI_Reduce_local(inbuf: CBuf, inoutbuf: Buf, count: Count, datatype: Datatype, op: Op)
         refuse_ve(World) ve(inbuf, inoutbuf)
-        because "a local reduction runs on the host CPU and would have to read VE memory directly; \
-                 copy the operands to host memory first (mpi4py-ve refuses it too)";
+        because "the host CPU cannot read VE memory (refused as in mpi4py-ve); copy the operands to host memory";
 
     /// §6.10 Reduce-scatter.
     fn MPI_Reduce_scatter_block(sendbuf: CBuf, recvbuf: Buf, recvcount: Count, datatype: Datatype, op: Op, comm: Comm)

@@ -2,8 +2,7 @@
 
 use crate::intercept;
 
-const EXTERNAL: &str = "external32 packing converts data on the host CPU and would have to read VE memory \
-directly (mpi4py-ve refuses it too); use MPI_Pack/MPI_Unpack, or copy the data to host memory first";
+const EXTERNAL: &str = "external32 conversion runs on the host CPU (refused as in mpi4py-ve); use MPI_Pack/MPI_Unpack";
 
 intercept! {
     /// §5.2.1 Canonical MPI_Pack and MPI_Unpack.

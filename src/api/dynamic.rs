@@ -5,9 +5,8 @@
 
 use crate::intercept;
 
-const PORTS: &str = "dynamic process connection (ports, MPI_Comm_accept/connect/join, name publishing) \
-is not offered by mpi4py-ve and libmpi-ve; start all processes with mpirun and use MPI_COMM_WORLD, or \
-MPI_Comm_spawn";
+const PORTS: &str = "ports, accept/connect/join and name publishing are not offered (as in mpi4py-ve); \
+start all processes with mpirun, or use MPI_Comm_spawn";
 
 intercept! {
     /// §11.4.2 Server routines.

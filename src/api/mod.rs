@@ -14,6 +14,7 @@
 pub mod collective;
 pub mod datatypes;
 pub mod dynamic;
+pub mod environment;
 pub mod pt2pt;
 
 /// The C type of each argument kind of the table (the `int` count flavour).

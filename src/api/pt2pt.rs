@@ -2,8 +2,7 @@
 
 use crate::intercept;
 
-const BUFFERED: &str = "buffered mode (MPI_Bsend, MPI_Ibsend, MPI_Bsend_init, MPI_Buffer_attach) is refused with VE buffers, \
-as in mpi4py-ve; use MPI_Send, MPI_Isend or MPI_Send_init instead";
+const BUFFERED: &str = "buffered mode is refused, as in mpi4py-ve; use MPI_Send, MPI_Isend or MPI_Send_init";
 
 intercept! {
     /// §3.2.1 Blocking send.

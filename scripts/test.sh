@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The full test suite (what CI runs): Rust unit tests, then every MPI test under Open MPI and MPICH.
+# Expects scripts/setup.sh to have run once (packages, .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release
+cargo test --release --workspace --quiet
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,131 @@
+"""Building and running MPI programs under both MPIs, with or without libmpive.
+
+Every MPI test of the suite goes through `build_c` and `mpirun` so that the flags, the environment and
+the timeouts are the same everywhere. The two MPIs are installed side by side (Debian's openmpi-bin
+and mpich packages): mpicc.openmpi / mpirun.openmpi and mpicc.mpich / mpirun.mpich.
+"""
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RELEASE = ROOT / "target" / "release"
+SHIM = RELEASE / "libmpive.so"
+SIMVE = RELEASE / "libveo.so"
+BUILD = ROOT / "build" / "tests"
+CDIR = ROOT / "tests" / "c"
+
+
+@dataclass(frozen=True)
+class Mpi:
+    name: str      # openmpi | mpich
+    cc: str
+    fc: str
+    run: str
+    libmpi: str    # soname of the C library
+
+    def __str__(self):
+        return self.name
+
+
+MPIS = [
+    Mpi("openmpi", "mpicc.openmpi", "mpifort.openmpi", "mpirun.openmpi", "libmpi.so.40"),
+    Mpi("mpich", "mpicc.mpich", "mpifort.mpich", "mpirun.mpich", "libmpich.so.12"),
+]
+MPI_IDS = [m.name for m in MPIS]
+
+
+def simve_link_dir():
+    """target/release with a libveo.so.1 name for the loader (the soname of the simulated libveo)."""
+    link = RELEASE / "libveo.so.1"
+    if not link.exists():
+        link.symlink_to("libveo.so")
+    return RELEASE
+
+
+def _stale(out: Path, inputs):
+    if not out.exists():
+        return True
+    t = out.stat().st_mtime
+    return any(Path(i).stat().st_mtime > t for i in inputs)
+
+
+def build_c(mpi: Mpi, src, name=None, extra=(), link_shim=False):
+    """Compiles a C test or example with `mpi`'s compiler wrapper against the simulated libveo."""
+    src = Path(src)
+    if not src.is_absolute():
+        src = (CDIR / src) if (CDIR / src).exists() else ROOT / src
+    out = BUILD / mpi.name / (name or src.stem)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lib = simve_link_dir()
+    deps = [src, CDIR / "vetest.h", SIMVE] + ([SHIM] if link_shim else [])
+    if _stale(out, deps):
+        cmd = [mpi.cc, "-g", "-O1", "-Wall", "-Wno-unused-function", str(src), "-o", str(out),
+               f"-I{CDIR}", f"-I{ROOT / 'simve' / 'include'}", f"-I{ROOT / 'include'}", *extra]
+        if link_shim:
+            # the shim ahead of the MPI library, found through the rpath
+            cmd += [f"-L{lib}", "-lmpive"]
+        cmd += [f"-L{lib}", "-lveo", f"-Wl,-rpath,{lib}"]
+        subprocess.run(cmd, check=True)
+    return out
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+    cmd: list
+
+    def describe(self):
+        return (f"command: {' '.join(map(str, self.cmd))}\nexit status: {self.returncode}\n"
+                f"--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-6000:]}")
+
+
+def base_env(preload=True, extra=None):
+    env = dict(os.environ)
+    env.update({
+        "OMPI_ALLOW_RUN_AS_ROOT": "1",
+        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+        "OMPI_MCA_rmaps_base_oversubscribe": "1",
+        # keep Open MPI's help messages per process, so that tests can read them
+        "OMPI_MCA_orte_base_help_aggregate": "0",
+        "MPIVE_VEO_LIB": str(SIMVE),
+    })
+    env.pop("LD_PRELOAD", None)
+    if preload:
+        env["LD_PRELOAD"] = str(SHIM)
+    env.update(extra or {})
+    return env
+
+
+FORWARD = ("LD_PRELOAD", "MPIVE_", "SIMVE_", "PYTHON", "MPI4PY", "VT_", "PATH", "LD_LIBRARY_PATH", "HOME", "VIRTUAL_ENV")
+
+
+def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180):
+    """Runs `argv` on `np` ranks of `mpi`; returns a Result (never raises on failure or timeout)."""
+    e = base_env(preload, env)
+    cmd = [mpi.run, "-np", str(np)]
+    if mpi.name == "openmpi":
+        # Open MPI forwards only the variables named with -x
+        for k in sorted(e):
+            if k.startswith(FORWARD):
+                cmd += ["-x", k]
+    cmd += [str(a) for a in argv]
+    p = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, cwd=ROOT)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        err += f"\n*** TIMEOUT after {timeout}s: killed ***"
+        return Result(-999, out, err, cmd)
+    return Result(p.returncode, out, err, cmd)
+
+
+def have(cmd):
+    return shutil.which(cmd) is not None
