@@ -61,6 +61,12 @@ pub const STATUS_MAX: usize = 32;
 #[derive(Clone, Copy)]
 pub struct StatusBuf(pub [u8; STATUS_MAX]);
 
+impl Default for StatusBuf {
+    fn default() -> Self {
+        StatusBuf::new()
+    }
+}
+
 impl StatusBuf {
     pub const fn new() -> StatusBuf {
         StatusBuf([0; STATUS_MAX])

@@ -32,6 +32,7 @@ pub mod logger;
 pub mod msg;
 pub mod pool;
 pub mod real;
+pub mod requests;
 pub mod stage;
 pub mod stats;
 pub mod ve;

@@ -197,6 +197,15 @@ impl Real {
     }
 }
 
+/// The error code for a function that the real MPI does not have.
+///
+/// libmpive exports the MPI-4 functions that carry buffers (MPI_Isendrecv, MPI_Bcast_init, ...) so
+/// it can stage them where the real MPI has them; on an MPI-3.1 library (Open MPI 4.1) they have no
+/// `PMPI_` twin. The only callers that reach them there probe for the symbol at run time, as
+/// mpi4py's binary wheels do (weak symbols); this code is the one mpi4py's own fallback returns for
+/// a missing function, so mpi4py raises NotImplementedError exactly as it does without libmpive.
+pub const UNAVAILABLE: c_int = 0xAAAA_AAAAu32 as c_int;
+
 /// What an intercepted function returns when the real library lacks its `PMPI_` twin.
 #[cold]
 pub fn missing(name: &str) -> c_int {
@@ -204,10 +213,8 @@ pub fn missing(name: &str) -> c_int {
         Ok(m) => m,
         Err(e) => fatal(e),
     };
-    let msg = format!("{name}: the MPI library ({}) does not provide it", m.abi.library);
-    log::error!("{msg}");
-    crate::errors::report_without_object(&msg);
-    m.abi.class(crate::abi::Class::Unsupported)
+    log::info!("{name}: the MPI library ({}) does not provide it", m.abi.library);
+    UNAVAILABLE
 }
 
 /// Declares wrappers for `PMPI_*` functions that the shim calls itself (datatype queries, error
@@ -265,5 +272,8 @@ pub mod pmpi {
         fn PMPI_Graph_neighbors_count(comm: Handle, rank: c_int, n: *mut c_int) -> c_int;
         fn PMPI_Dist_graph_neighbors_count(comm: Handle, indeg: *mut c_int, outdeg: *mut c_int, weighted: *mut c_int) -> c_int;
         fn PMPI_Get_address(p: *const c_void, addr: *mut Aint) -> c_int;
+        fn PMPI_Wait(req: *mut c_void, status: *mut c_void) -> c_int;
+        fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void) -> c_int;
+        fn PMPI_Request_free(req: *mut c_void) -> c_int;
     }
 }

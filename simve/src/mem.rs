@@ -61,7 +61,7 @@ fn with_range<R>(p: &VeProc, vemva: u64, n: usize, f: impl FnOnce(*mut u8) -> R)
     let regions = p.regions.read();
     let (&start, r) = regions.range(..=vemva).next_back().ok_or(())?;
     let off = (vemva - start) as usize;
-    if off.checked_add(n).map_or(true, |end| end > r.size) {
+    if off.checked_add(n).is_none_or(|end| end > r.size) {
         return Err(());
     }
     // SAFETY: off + n <= r.size, checked above.

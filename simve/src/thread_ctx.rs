@@ -22,9 +22,11 @@ enum Cmd {
     Vh { func: unsafe extern "C" fn(*mut c_void) -> u64, arg: usize },
 }
 
+/// The last finished request id, and request id -> (command state, return value).
+type Results = (u64, HashMap<u64, (c_int, u64)>);
+
 struct Done {
-    /// request id -> (command state, return value)
-    results: Mutex<(u64, HashMap<u64, (c_int, u64)>)>,
+    results: Mutex<Results>,
     cv: Condvar,
 }
 

@@ -83,4 +83,152 @@ intercept! {
 
     fn MPI_Exscan(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm)
         blocking(Comm comm) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = exscan(sendbuf, recvbuf, count, datatype, comm);
+    // §6.12 Nonblocking collectives: the same argument rules, completed through the request.
+
+    fn MPI_Ibcast(buffer: Buf, count: Count, datatype: Datatype, root: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(buffer) => (buffer) = bcast(buffer, count, datatype, root, comm);
+
+    fn MPI_Igather(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                   recvtype: Datatype, root: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Igatherv(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcounts: CountArr,
+                    displs: DispArr, recvtype: Datatype, root: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm);
+
+    fn MPI_Iscatter(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                    recvtype: Datatype, root: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Iscatterv(sendbuf: CBuf, sendcounts: CountArr, displs: DispArr, sendtype: Datatype, recvbuf: Buf,
+                     recvcount: Count, recvtype: Datatype, root: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Iallgather(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                      recvtype: Datatype, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
+
+    fn MPI_Iallgatherv(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcounts: CountArr,
+                       displs: DispArr, recvtype: Datatype, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm);
+
+    fn MPI_Ialltoall(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                     recvtype: Datatype, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
+
+    fn MPI_Ialltoallv(sendbuf: CBuf, sendcounts: CountArr, sdispls: DispArr, sendtype: Datatype, recvbuf: Buf,
+                      recvcounts: CountArr, rdispls: DispArr, recvtype: Datatype, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm);
+
+    fn MPI_Ialltoallw(sendbuf: CBuf, sendcounts: CountArr, sdispls: DispArr, sendtypes: DatatypeArr, recvbuf: Buf,
+                      recvcounts: CountArr, rdispls: DispArr, recvtypes: DatatypeArr, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm);
+
+    fn MPI_Ireduce(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, root: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = reduce(sendbuf, recvbuf, count, datatype, root, comm);
+
+    fn MPI_Iallreduce(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = allreduce(sendbuf, recvbuf, count, datatype);
+
+    fn MPI_Ireduce_scatter_block(sendbuf: CBuf, recvbuf: Buf, recvcount: Count, datatype: Datatype, op: Op, comm: Comm,
+                                 request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, comm);
+
+    fn MPI_Ireduce_scatter(sendbuf: CBuf, recvbuf: Buf, recvcounts: CountArr, datatype: Datatype, op: Op, comm: Comm,
+                           request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, comm);
+
+    fn MPI_Iscan(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = allreduce(sendbuf, recvbuf, count, datatype);
+
+    fn MPI_Iexscan(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = exscan(sendbuf, recvbuf, count, datatype, comm);
+
+    // §6.13 Persistent collectives (MPI-4; where the real MPI has them).
+
+    fn MPI_Bcast_init(buffer: Buf, count: Count, datatype: Datatype, root: Int, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(buffer) => (buffer) = bcast(buffer, count, datatype, root, comm);
+
+    fn MPI_Gather_init(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                       recvtype: Datatype, root: Int, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = gather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Gatherv_init(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcounts: CountArr,
+                        displs: DispArr, recvtype: Datatype, root: Int, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = gatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, root, comm);
+
+    fn MPI_Scatter_init(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                        recvtype: Datatype, root: Int, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = scatter(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Scatterv_init(sendbuf: CBuf, sendcounts: CountArr, displs: DispArr, sendtype: Datatype, recvbuf: Buf,
+                         recvcount: Count, recvtype: Datatype, root: Int, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = scatterv(sendbuf, sendcounts, displs, sendtype, recvbuf, recvcount, recvtype, root, comm);
+
+    fn MPI_Allgather_init(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                          recvtype: Datatype, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = allgather(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
+
+    fn MPI_Allgatherv_init(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcounts: CountArr,
+                           displs: DispArr, recvtype: Datatype, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = allgatherv(sendbuf, sendcount, sendtype, recvbuf, recvcounts, displs, recvtype, comm);
+
+    fn MPI_Alltoall_init(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, recvbuf: Buf, recvcount: Count,
+                         recvtype: Datatype, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoall(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype, comm);
+
+    fn MPI_Alltoallv_init(sendbuf: CBuf, sendcounts: CountArr, sdispls: DispArr, sendtype: Datatype, recvbuf: Buf,
+                          recvcounts: CountArr, rdispls: DispArr, recvtype: Datatype, comm: Comm, info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoallv(sendbuf, sendcounts, sdispls, sendtype, recvbuf, recvcounts, rdispls, recvtype, comm);
+
+    fn MPI_Alltoallw_init(sendbuf: CBuf, sendcounts: CountArr, sdispls: DispArr, sendtypes: DatatypeArr, recvbuf: Buf,
+                          recvcounts: CountArr, rdispls: DispArr, recvtypes: DatatypeArr, comm: Comm, info: Info,
+                          request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = alltoallw(sendbuf, sendcounts, sdispls, sendtypes, recvbuf, recvcounts, rdispls, recvtypes, comm);
+
+    fn MPI_Reduce_init(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, root: Int, comm: Comm,
+                       info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = reduce(sendbuf, recvbuf, count, datatype, root, comm);
+
+    fn MPI_Allreduce_init(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm, info: Info,
+                          request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = allreduce(sendbuf, recvbuf, count, datatype);
+
+    fn MPI_Reduce_scatter_block_init(sendbuf: CBuf, recvbuf: Buf, recvcount: Count, datatype: Datatype, op: Op, comm: Comm,
+                                     info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = reduce_scatter_block(sendbuf, recvbuf, recvcount, datatype, comm);
+
+    fn MPI_Reduce_scatter_init(sendbuf: CBuf, recvbuf: Buf, recvcounts: CountArr, datatype: Datatype, op: Op, comm: Comm,
+                               info: Info, request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = reduce_scatter(sendbuf, recvbuf, recvcounts, datatype, comm);
+
+    fn MPI_Scan_init(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm, info: Info,
+                     request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = allreduce(sendbuf, recvbuf, count, datatype);
+
+    fn MPI_Exscan_init(sendbuf: CBuf, recvbuf: Buf, count: Count, datatype: Datatype, op: Op, comm: Comm, info: Info,
+                       request: RequestOut)
+        persistent(Comm comm; request) ve(sendbuf, recvbuf) => (sendbuf, recvbuf) = exscan(sendbuf, recvbuf, count, datatype, comm);
 }

@@ -8,13 +8,18 @@
 //!
 //! Kinds of entries:
 //! - `blocking(Obj o)`: staged, copied back before returning;
+//! - `nonblocking(Obj o, request)`: staged, tracked in [`crate::requests`] under the request the real
+//!   call returns, copied back by the completion call that observes it complete;
+//! - `persistent(Obj o, request)`: staged once, loaded again at every MPI_Start, copied back at every
+//!   completion, released by MPI_Request_free;
 //! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
 //! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
 
 pub mod collective;
+pub mod completion;
 pub mod datatypes;
-pub mod dynamic;
 pub mod environment;
+pub mod process;
 pub mod pt2pt;
 
 /// The C type of each argument kind of the table (the `int` count flavour).
@@ -39,6 +44,7 @@ macro_rules! ty {
     (DatatypeArr) => { *const std::ffi::c_void };
     (Status) => { *mut std::ffi::c_void };
     (RequestOut) => { *mut std::ffi::c_void };
+    (Request) => { $crate::abi::Handle };
     (HandleOut) => { *mut std::ffi::c_void };
     (IntOut) => { *mut std::ffi::c_int };
     (AintOut) => { *mut $crate::abi::Aint };
@@ -55,6 +61,10 @@ macro_rules! err_obj {
     (Win $o:ident) => { $crate::errors::Obj::Win($o) };
     (World) => { $crate::errors::Obj::World };
 }
+
+/// The C types of arrays and out-arguments used by the hand-written wrappers.
+pub type RequestPtr = *mut std::ffi::c_void;
+pub type StatusPtr = *mut std::ffi::c_void;
 
 /// Resolves the real function of an exported `MPI_X`, typed like it.
 #[macro_export]
@@ -99,6 +109,66 @@ macro_rules! intercept {
                 // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
                 Ok(unsafe { real($($p),*) })
             })
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // Staged, completed by a later completion call on the request.
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            const KIND: $crate::requests::Kind = $crate::requests::Kind::Once;
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
+                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                Ok(unsafe { real($($p),*) })
+            };
+            // SAFETY: $req is the application's request out-argument.
+            unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // Persistent: staged now, loaded at every MPI_Start.
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            const KIND: $crate::requests::Kind = $crate::requests::Kind::Persistent { active: false };
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                Ok(unsafe { real($($p),*) })
+            };
+            // SAFETY: $req is the application's request out-argument.
+            unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
         }
         $crate::intercept!($($rest)*);
     };

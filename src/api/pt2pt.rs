@@ -37,6 +37,48 @@ intercept! {
     fn MPI_Mrecv(buf: Buf, count: Count, datatype: Datatype, message: HandleOut, status: Status)
         blocking(World) ve(buf) => (buf, status) = recv(buf, count, datatype, status);
 
+    /// §3.7.2 Nonblocking sends: the VE data is copied to the host when the send is posted.
+    fn MPI_Isend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(buf) => (buf) = send(buf, count, datatype);
+
+    fn MPI_Issend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(buf) => (buf) = send(buf, count, datatype);
+
+    fn MPI_Irsend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(buf) => (buf) = send(buf, count, datatype);
+
+    /// §3.7.2 Nonblocking receive: the data reaches VE memory when a completion call reports it.
+    fn MPI_Irecv(buf: Buf, count: Count, datatype: Datatype, source: Int, tag: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(buf) => (buf) = recv_later(buf, count, datatype);
+
+    /// §3.8.3 Matched nonblocking receive.
+    fn MPI_Imrecv(buf: Buf, count: Count, datatype: Datatype, message: HandleOut, request: RequestOut)
+        nonblocking(World; request) ve(buf) => (buf) = recv_later(buf, count, datatype);
+
+    /// §3.10 Nonblocking send-receive (MPI-4; where the real MPI has it).
+    fn MPI_Isendrecv(sendbuf: CBuf, sendcount: Count, sendtype: Datatype, dest: Int, sendtag: Int,
+                     recvbuf: Buf, recvcount: Count, recvtype: Datatype, source: Int, recvtag: Int,
+                     comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(sendbuf, recvbuf)
+        => (sendbuf, recvbuf) = sendrecv_later(sendbuf, sendcount, sendtype, recvbuf, recvcount, recvtype);
+
+    fn MPI_Isendrecv_replace(buf: Buf, count: Count, datatype: Datatype, dest: Int, sendtag: Int,
+                             source: Int, recvtag: Int, comm: Comm, request: RequestOut)
+        nonblocking(Comm comm; request) ve(buf) => (buf) = sendrecv_replace_later(buf, count, datatype);
+
+    /// §3.9 Persistent requests: staged at every MPI_Start, copied back at every completion.
+    fn MPI_Send_init(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        persistent(Comm comm; request) ve(buf) => (buf) = send(buf, count, datatype);
+
+    fn MPI_Ssend_init(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        persistent(Comm comm; request) ve(buf) => (buf) = send(buf, count, datatype);
+
+    fn MPI_Rsend_init(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm, request: RequestOut)
+        persistent(Comm comm; request) ve(buf) => (buf) = send(buf, count, datatype);
+
+    fn MPI_Recv_init(buf: Buf, count: Count, datatype: Datatype, source: Int, tag: Int, comm: Comm, request: RequestOut)
+        persistent(Comm comm; request) ve(buf) => (buf) = recv_later(buf, count, datatype);
+
     /// §3.4 Buffered mode.
     fn MPI_Bsend(buf: CBuf, count: Count, datatype: Datatype, dest: Int, tag: Int, comm: Comm)
         refuse_ve(Comm comm) ve(buf) because BUFFERED;

@@ -24,3 +24,17 @@ intercept! {
     /// §11.8.4 Another way to establish communication.
     fn MPI_Comm_join(fd: Int, intercomm: HandleOut) refuse(World) because PORTS;
 }
+
+/// §11.2.2 Finalizing: requests the application freed while active are finished first, so their data
+/// reaches VE memory; then every staging buffer goes back and the pool is emptied.
+#[no_mangle]
+pub unsafe extern "C" fn MPI_Finalize() -> std::ffi::c_int {
+    let Some(real) = crate::real_fn!(MPI_Finalize()) else { return crate::real::missing("MPI_Finalize") };
+    if crate::requests::any() {
+        let _ = std::panic::catch_unwind(crate::requests::finalize);
+    }
+    // SAFETY: the application's call.
+    let rc = unsafe { real() };
+    crate::pool::trim();
+    rc
+}
