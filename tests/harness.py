@@ -94,6 +94,9 @@ def base_env(preload=True, extra=None):
         # keep Open MPI's help messages per process, so that tests can read them
         "OMPI_MCA_orte_base_help_aggregate": "0",
         "MPIVE_VEO_LIB": str(SIMVE),
+        # Ranks wait by polling; on an oversubscribed 2-core machine let them yield the CPU.
+        "OMPI_MCA_mpi_yield_when_idle": "1",
+        "MPIR_CVAR_POLLS_BEFORE_YIELD": "100",
     })
     env.pop("LD_PRELOAD", None)
     if preload:
@@ -102,7 +105,7 @@ def base_env(preload=True, extra=None):
     return env
 
 
-FORWARD = ("LD_PRELOAD", "MPIVE_", "SIMVE_", "PYTHON", "MPI4PY", "VT_", "PATH", "LD_LIBRARY_PATH", "HOME", "VIRTUAL_ENV")
+FORWARD = ("LD_PRELOAD", "MPIVE_", "SIMVE_", "PYTHON", "MPI4PY", "VT_", "PATH", "LD_LIBRARY_PATH", "HOME", "VIRTUAL_ENV", "MPIR_CVAR_", "UCX_")
 
 
 def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180):
