@@ -45,6 +45,8 @@ macro_rules! ty {
     (Status) => { *mut std::ffi::c_void };
     (RequestOut) => { *mut std::ffi::c_void };
     (Request) => { $crate::abi::Handle };
+    (Handle) => { $crate::abi::Handle };
+    (MpiCount) => { $crate::abi::Count };
     (HandleOut) => { *mut std::ffi::c_void };
     (IntOut) => { *mut std::ffi::c_int };
     (AintOut) => { *mut $crate::abi::Aint };
