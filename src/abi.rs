@@ -95,6 +95,41 @@ pub struct Predefined {
     pub win_null: Handle,
 }
 
+/// How an MPI's Fortran bindings reach MPI, and the names of their sentinels.
+///
+/// Read off the Debian libraries with `nm -D` and `objdump -d` (see docs/architecture.md):
+/// - Open MPI 4.1: libmpi_mpifh defines `ompi_send_f` with the aliases `mpi_send`, `mpi_send_`,
+///   `mpi_send__`, `MPI_SEND` and `pmpi_send_`, and calls `PMPI_Send`; libmpi_usempif08's
+///   `mpi_send_f08_` passes the buffer address and the handles' integer values to `ompi_send_f`
+///   through the PLT. MPI_IN_PLACE, MPI_BOTTOM and MPI_STATUS(ES)_IGNORE are the addresses of common
+///   blocks (`mpi_fortran_in_place_`, ...) in every binding style.
+/// - MPICH 4.0: libmpichfort's `mpi_send_` (alias `pmpi_send_`) and `mpi_send_f08ts_` call the C
+///   `MPI_Send` through the PLT (the f08 ones after turning a descriptor into a datatype), so they
+///   reach the shim's C functions; but the f08 completion calls (`mpi_wait_f08_`, ...) call
+///   `PMPI_Wait` directly. The f08 MPI_STATUS(ES)_IGNORE are the objects
+///   `MPIR_F08_MPI_STATUS(ES)_IGNORE_OBJ`; f08 statuses and requests are laid out as in C.
+#[derive(Debug, Clone, Copy)]
+pub struct FortranAbi {
+    /// The `mpif.h`/`use mpi` entry points call the C `MPI_*` functions (MPICH), so the shim's own
+    /// Fortran entry points forward to them; otherwise (Open MPI) they call `PMPI_*` and the shim
+    /// converts and stages itself.
+    pub f77_reaches_c: bool,
+    /// The `use mpi_f08` completion calls (`mpi_wait_f08_`) call `PMPI_*` directly (MPICH), so the
+    /// shim completes staged requests there itself; otherwise (Open MPI) they go through the f77
+    /// layer (`ompi_wait_f`), which the shim exports.
+    pub f08_completion_is_pmpi: bool,
+    /// Sentinels of `mpif.h`/`use mpi` (and Open MPI's mpi_f08): data symbols whose address is the value.
+    pub in_place: &'static str,
+    pub bottom: &'static str,
+    pub status_ignore: &'static str,
+    pub statuses_ignore: &'static str,
+    /// MPI_STATUS(ES)_IGNORE of `use mpi_f08`.
+    pub f08_status_ignore: &'static str,
+    pub f08_statuses_ignore: &'static str,
+    /// MPI_STATUS_SIZE: INTEGERs in a Fortran status.
+    pub status_size: usize,
+}
+
 /// The constants of one MPI ABI.
 #[derive(Debug)]
 pub struct Abi {
@@ -119,6 +154,7 @@ pub struct Abi {
     /// MPI_MAX_ERROR_STRING: 256 in Open MPI, 512 in MPICH. Longer strings are refused.
     pub max_error_string: usize,
     pub h: Predefined,
+    pub fortran: FortranAbi,
     classes: [(Class, c_int); 12],
 }
 
@@ -162,6 +198,17 @@ impl Abi {
                         errors_return: need("ompi_mpi_errors_return")?,
                         file_null: need("ompi_mpi_file_null")?,
                         win_null: need("ompi_mpi_win_null")?,
+                    },
+                    fortran: FortranAbi {
+                        f77_reaches_c: false,
+                        f08_completion_is_pmpi: false,
+                        in_place: "mpi_fortran_in_place_",
+                        bottom: "mpi_fortran_bottom_",
+                        status_ignore: "mpi_fortran_status_ignore_",
+                        statuses_ignore: "mpi_fortran_statuses_ignore_",
+                        f08_status_ignore: "mpi_fortran_status_ignore_",
+                        f08_statuses_ignore: "mpi_fortran_statuses_ignore_",
+                        status_size: 6,
                     },
                     classes: [
                         (Class::Buffer, 1),
@@ -212,6 +259,19 @@ impl Abi {
                     errors_return: 0x5400_0001,
                     file_null: 0,
                     win_null: 0x2000_0000,
+                },
+                fortran: FortranAbi {
+                    f77_reaches_c: true,
+                    f08_completion_is_pmpi: true,
+                    // Pointer variables set at the first Fortran call; unused, since MPICH's own
+                    // f77 bindings translate them before calling the shim's C functions.
+                    in_place: "MPIR_F_MPI_IN_PLACE",
+                    bottom: "MPIR_F_MPI_BOTTOM",
+                    status_ignore: "MPI_F_STATUS_IGNORE",
+                    statuses_ignore: "MPI_F_STATUSES_IGNORE",
+                    f08_status_ignore: "MPIR_F08_MPI_STATUS_IGNORE_OBJ",
+                    f08_statuses_ignore: "MPIR_F08_MPI_STATUSES_IGNORE_OBJ",
+                    status_size: 5,
                 },
                 classes: [
                     (Class::Buffer, 1),

@@ -15,19 +15,24 @@
 //! - [`datatype`], [`stage`], [`pool`]: what a (count, datatype) touches, staging plans, host buffers;
 //! - [`msg`]: how each form of call uses its buffers (like mpi4py's msgbuffer);
 //! - [`errors`]: MPI errors with messages, through the right error handler;
-//! - [`api`]: the intercepted functions, one file per chapter of the MPI standard;
+//! - [`api`]: the intercepted functions, one file per chapter of the MPI standard, with their large-count
+//!   (`_c`) and Fortran entry points;
+//! - [`fortran`]: what the Fortran entry points need (sentinels, handle conversion, completion calls);
 //! - [`capi`]: libmpive's own C API (include/mpive.h).
 //!
 //! No panic unwinds into C: slow paths run under `catch_unwind`, and the fast paths cannot panic.
 
 #![allow(clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// The table macro recurses once per entry, and the Fortran variant once per parameter.
+#![recursion_limit = "512"]
 
 pub mod abi;
 pub mod api;
 pub mod capi;
 pub mod datatype;
 pub mod errors;
+pub mod fortran;
 pub mod logger;
 pub mod msg;
 pub mod pool;

@@ -158,22 +158,46 @@ fn library_version(lib: &Library) -> String {
     }
 }
 
+/// Where a [`Real`] looks its symbol up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The real MPI library (`PMPI_*`, which libmpive never defines).
+    Mpi,
+    /// The process's global scope, then the real MPI library: the Fortran bindings (`pmpi_send_`) live
+    /// in a library of their own (libmpi_mpifh, libmpichfort) that the program linked.
+    Global,
+    /// The next definition after libmpive of a name libmpive itself exports (`mpi_wait_f08_`).
+    Next,
+}
+
+/// Marks a symbol known to be absent, so that a missing function costs one load, not a dlsym.
+const ABSENT: *mut c_void = usize::MAX as *mut c_void;
+
 /// A lazily resolved function of the real MPI.
 pub struct Real {
     name: &'static str,
+    scope: Scope,
     ptr: AtomicPtr<c_void>,
 }
 
 impl Real {
     /// `name` is the `PMPI_` name.
     pub const fn new(name: &'static str) -> Real {
-        Real { name, ptr: AtomicPtr::new(ptr::null_mut()) }
+        Real { name, scope: Scope::Mpi, ptr: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    /// A symbol looked up in `scope`.
+    pub const fn in_scope(name: &'static str, scope: Scope) -> Real {
+        Real { name, scope, ptr: AtomicPtr::new(ptr::null_mut()) }
     }
 
     /// The function's address, or None when the real library does not have it.
     #[inline(always)]
     pub fn get(&self) -> Option<*mut c_void> {
         let p = self.ptr.load(Ordering::Relaxed);
+        if p == ABSENT {
+            return None;
+        }
         if !p.is_null() {
             return Some(p);
         }
@@ -187,14 +211,31 @@ impl Real {
             Ok(m) => m,
             Err(e) => fatal(e),
         };
-        let p = m.sym(self.name)?;
-        self.ptr.store(p, Ordering::Relaxed);
-        Some(p)
+        let p = match self.scope {
+            Scope::Mpi => m.sym(self.name),
+            Scope::Global => dl(libc::RTLD_DEFAULT, self.name).or_else(|| m.sym(self.name)),
+            Scope::Next => dl(libc::RTLD_NEXT, self.name),
+        };
+        self.ptr.store(p.unwrap_or(ABSENT), Ordering::Relaxed);
+        p
     }
 
     pub fn name(&self) -> &'static str {
         self.name
     }
+}
+
+/// dlsym in a pseudo-handle's scope.
+fn dl(handle: *mut c_void, name: &str) -> Option<*mut c_void> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: looking up a symbol's address does not call it; RTLD_NEXT is relative to libmpive.
+    let p = unsafe { libc::dlsym(handle, c.as_ptr()) };
+    (!p.is_null()).then_some(p)
+}
+
+/// The address of a data symbol of the process (a Fortran sentinel), or 0.
+pub fn global_data(name: &str) -> usize {
+    dl(libc::RTLD_DEFAULT, name).map_or(0, |p| p as usize)
 }
 
 /// The error code for a function that the real MPI does not have.
@@ -238,6 +279,26 @@ macro_rules! pmpi {
     };
 }
 
+/// Declares wrappers for the real library's handle conversions (`PMPI_Comm_f2c`, ...), which return a
+/// value rather than an error code. Every MPI with Fortran bindings has them as functions (MPICH
+/// defines them as macros too, but the shim only converts handles on Open MPI).
+macro_rules! pmpi_conv {
+    ($( fn $name:ident ( $($p:ident : $t:ty),* $(,)? ) -> $ret:ty; )*) => {
+        $(
+            #[allow(non_snake_case)]
+            #[inline]
+            pub unsafe fn $name($($p: $t),*) -> $ret {
+                static R: $crate::real::Real = $crate::real::Real::new(stringify!($name));
+                match R.get() {
+                    // SAFETY: the symbol is the real library's function of this signature.
+                    Some(f) => unsafe { std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($t),*) -> $ret>(f)($($p),*) },
+                    None => $crate::real::fatal(concat!("the MPI library has no ", stringify!($name))),
+                }
+            }
+        )*
+    };
+}
+
 /// The real library's functions that libmpive calls on its own behalf.
 #[allow(non_snake_case)]
 pub mod pmpi {
@@ -275,5 +336,20 @@ pub mod pmpi {
         fn PMPI_Wait(req: *mut c_void, status: *mut c_void) -> c_int;
         fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void) -> c_int;
         fn PMPI_Request_free(req: *mut c_void) -> c_int;
+        fn PMPI_Status_c2f(c: *const c_void, f: *mut c_int) -> c_int;
+    }
+
+    // Fortran handles (MPI_Fint) to C handles and back.
+    pmpi_conv! {
+        fn PMPI_Comm_f2c(f: c_int) -> Handle;
+        fn PMPI_Type_f2c(f: c_int) -> Handle;
+        fn PMPI_Op_f2c(f: c_int) -> Handle;
+        fn PMPI_Info_f2c(f: c_int) -> Handle;
+        fn PMPI_Win_f2c(f: c_int) -> Handle;
+        fn PMPI_File_f2c(f: c_int) -> Handle;
+        fn PMPI_Request_f2c(f: c_int) -> Handle;
+        fn PMPI_Message_f2c(f: c_int) -> Handle;
+        fn PMPI_Request_c2f(c: Handle) -> c_int;
+        fn PMPI_Message_c2f(c: Handle) -> c_int;
     }
 }

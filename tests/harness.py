@@ -17,6 +17,7 @@ SHIM = RELEASE / "libmpive.so"
 SIMVE = RELEASE / "libveo.so"
 BUILD = ROOT / "build" / "tests"
 CDIR = ROOT / "tests" / "c"
+FDIR = ROOT / "tests" / "fortran"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,33 @@ def build_c(mpi: Mpi, src, name=None, extra=(), link_shim=False):
             cmd += [f"-L{lib}", "-lmpive"]
         cmd += [f"-L{lib}", "-lveo", f"-Wl,-rpath,{lib}"]
         subprocess.run(cmd, check=True)
+    return out
+
+
+# Fortran binding styles: name -> preprocessor flags for the test programs (tests/fortran/style.h).
+FSTYLES = {"mpif": [], "mpi": ["-DSTYLE_MPI"], "f08": ["-DSTYLE_F08"]}
+
+
+def build_f(mpi: Mpi, src, style="mpi", name=None, extra=(), modules=("vetest.F90",), link_shim=False):
+    """Compiles a Fortran test (tests/fortran/*.F90, preprocessed, in binding `style`: mpif, mpi or f08)
+    or example with `mpi`'s mpifort against the simulated libveo. `modules` are compiled first, in order
+    (relative to tests/fortran unless absolute)."""
+    src = Path(src)
+    if not src.is_absolute():
+        src = (FDIR / src) if (FDIR / src).exists() else ROOT / src
+    mods = [m if Path(m).is_absolute() else FDIR / m for m in modules]
+    out = BUILD / mpi.name / (name or f"{src.stem}_{style}")
+    moddir = BUILD / mpi.name / f"fmod_{out.name}"
+    moddir.mkdir(parents=True, exist_ok=True)
+    lib = simve_link_dir()
+    deps = [src, *mods, *FDIR.glob("*.h"), *FDIR.glob("*.inc"), SIMVE] + ([SHIM] if link_shim else [])
+    if _stale(out, deps):
+        cmd = [mpi.fc, "-g", "-O1", "-cpp", *FSTYLES.get(style, []), f"-I{FDIR}", f"-J{moddir}",
+               *map(str, mods), str(src), "-o", str(out), *extra]
+        if link_shim:
+            cmd += [f"-L{lib}", "-lmpive"]
+        cmd += [f"-L{lib}", "-lveo", f"-Wl,-rpath,{lib}"]
+        subprocess.run(cmd, check=True, cwd=moddir)
     return out
 
 

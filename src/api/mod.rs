@@ -48,10 +48,108 @@ macro_rules! ty {
     (Handle) => { $crate::abi::Handle };
     (MpiCount) => { $crate::abi::Count };
     (HandleOut) => { *mut std::ffi::c_void };
+    (MessageInOut) => { *mut std::ffi::c_void };
     (IntOut) => { *mut std::ffi::c_int };
     (AintOut) => { *mut $crate::abi::Aint };
     (CStr) => { *const std::ffi::c_char };
     (CStrOut) => { *mut std::ffi::c_char };
+}
+
+/// The C type of each argument kind in the large-count flavour (`MPI_X_c`): counts are `MPI_Count`,
+/// arrays of counts `MPI_Count[]`, arrays of displacements `MPI_Aint[]`; every other kind as in [`ty!`].
+#[macro_export]
+#[doc(hidden)]
+macro_rules! ty_c {
+    (Count) => { $crate::abi::Count };
+    (CountArr) => { *const $crate::abi::Count };
+    (DispArr) => { *const $crate::abi::Aint };
+    ($t:ident) => { $crate::ty!($t) };
+}
+
+/// An argument of a `_c` call converted for the `int` function ([`crate::msg::Narrow`]).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! narrow {
+    (Count, $p:ident, $n:ident, $shape:ident) => { $n.count($p, stringify!($p))? };
+    (CountArr, $p:ident, $n:ident, $shape:ident) => {
+        // SAFETY: $p is an argument of the call whose shape $shape computes.
+        unsafe { $n.array($p, stringify!($p), &$shape) }?
+    };
+    (DispArr, $p:ident, $n:ident, $shape:ident) => {
+        // SAFETY: as above.
+        unsafe { $n.array($p, stringify!($p), &$shape) }?
+    };
+    ($t:ident, $p:ident, $n:ident, $shape:ident) => { $p };
+}
+
+/// The shape ([`crate::msg::Shape`]) of a call: `msg::shape::<form>(args)` when its parameter kinds
+/// include an array, else none.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! shape_of {
+    ([] $form:ident ($($a:ident),*)) => { Ok($crate::msg::Shape::none()) };
+    ([CountArr $($k:ident)*] $form:ident ($($a:ident),*)) => { $crate::shape_of!(@call $form($($a),*)) };
+    ([DispArr $($k:ident)*] $form:ident ($($a:ident),*)) => { $crate::shape_of!(@call $form($($a),*)) };
+    ([DatatypeArr $($k:ident)*] $form:ident ($($a:ident),*)) => { $crate::shape_of!(@call $form($($a),*)) };
+    ([$t:ident $($k:ident)*] $form:ident ($($a:ident),*)) => { $crate::shape_of!([$($k)*] $form($($a),*)) };
+    (@call $form:ident ($($a:ident),*)) => {
+        // SAFETY: the arguments are the application's, as the form's shape function expects.
+        unsafe { $crate::msg::shape::$form($($a),*) }
+    };
+}
+
+/// The real function behind a `_c` entry point, as a closure over the `_c` arguments returning
+/// `Result<c_int>`: `PMPI_X_c` if the MPI has it, else `PMPI_X` with every count and displacement
+/// the call reads converted to `int` ([`crate::msg::Narrow`]); None if the MPI has neither.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! large_call {
+    ($name:ident, ($($p:ident : $t:ident),*), $form:ident ($($a:ident),*)) => {{
+        type Wide = unsafe extern "C" fn($($crate::ty_c!($t)),*) -> std::ffi::c_int;
+        type Int = unsafe extern "C" fn($($crate::ty!($t)),*) -> std::ffi::c_int;
+        static WIDE: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name), "_c"));
+        static INT: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name)));
+        // SAFETY: PMPI_X_c has the large-count signature, PMPI_X the int one.
+        let wide = WIDE.get().map(|f| unsafe { std::mem::transmute::<*mut std::ffi::c_void, Wide>(f) });
+        let int = if wide.is_some() { None } else { INT.get().map(|f| unsafe { std::mem::transmute::<*mut std::ffi::c_void, Int>(f) }) };
+        if wide.is_none() && int.is_none() {
+            None
+        } else {
+            #[allow(unused_variables)]
+            Some(move |$($p: $crate::ty_c!($t)),*| -> $crate::errors::Result<std::ffi::c_int> {
+                match (wide, int) {
+                    // SAFETY: the application's arguments (or staged buffers) for the real function.
+                    (Some(f), _) => Ok(unsafe { f($($p),*) }),
+                    (None, Some(f)) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> $crate::errors::Result<std::ffi::c_int> {
+                        #[allow(unused_mut)]
+                        let mut n = $crate::msg::Narrow::new();
+                        #[allow(unused_variables)]
+                        let shape = || -> $crate::errors::Result<$crate::msg::Shape> { $crate::shape_of!([$($t)*] $form($($a),*)) };
+                        #[allow(unused_unsafe)]
+                        // SAFETY: as above, with the counts converted to int.
+                        let rc = unsafe { f($($crate::narrow!($t, $p, n, shape)),*) };
+                        Ok(rc)
+                    }))
+                    .unwrap_or_else(|p| Err($crate::errors::from_panic(p))),
+                    (None, None) => Ok($crate::real::UNAVAILABLE),
+                }
+            })
+        }
+    }};
+}
+
+/// A Fortran argument's C type: every Fortran argument is passed by reference.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! fptr {
+    ($x:ident) => { *mut std::ffi::c_void };
+}
+
+/// The type of a hidden CHARACTER length argument (gfortran: size_t).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! fusize {
+    ($x:ident) => { usize };
 }
 
 /// The error-reporting object of an entry.
@@ -86,6 +184,230 @@ macro_rules! real_fn {
 #[macro_export]
 macro_rules! intercept {
     () => {};
+
+    // ---- Variants: an entry preceded by `[large, fortran]` ------------------------------------------
+    // The entry is written as usual and preceded by the list of variants to generate besides the C
+    // function: `large` (MPI_X_c) and/or `fortran` (mpi_x, mpi_x_, mpi_x__, MPI_X, ompi_x_f).
+    (
+        $(#[$attr:meta])*
+        [$($var:ident),+ $(,)?]
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            $kind:ident ( $($k:tt)* )
+            $(ve ( $($v:ident),+ ))?
+            $(=> ( $($r:ident),+ ) = $form:ident ( $($a:ident),* $(,)? ))?
+            $(because $why:expr)?
+            ;
+        $($rest:tt)*
+    ) => {
+        $crate::intercept!(@variants [$($var)+] {
+            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(because $why)?;
+        });
+        $crate::intercept!(
+            $(#[$attr])*
+            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(because $why)?;
+            $($rest)*
+        );
+    };
+    (@variants [$var:ident $($more:ident)*] $entry:tt) => {
+        $crate::intercept!(@ $var $entry);
+        $crate::intercept!(@variants [$($more)*] $entry);
+    };
+    (@variants [] $entry:tt) => {};
+
+    // `large`: MPI_X_c, staged by the same message form with MPI_Count counts.
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+        blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::api::paste::paste! {
+            #[no_mangle]
+            #[allow(non_snake_case)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = concat!(stringify!($name), "_c");
+                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
+                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call($($p),*));
+                }
+                $crate::stage::blocking($crate::err_obj!($($obj)+), FUNC, |plan| {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
+                    call($($p),*)
+                })
+            }
+        }
+    };
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+        nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::intercept!(@large_post $name ($($p: $t),*) Once true ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+    };
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+        persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::intercept!(@large_post $name ($($p: $t),*) Persistent false ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+    };
+    (@large_post $name:ident ($($p:ident : $t:ident),*) $kind:ident $load:literal ($objk:ident $($obj:ident)?; $req:ident)
+        ($($v:ident),+) ($($r:ident),+) $form:ident ($($a:ident),*)) => {
+        $crate::api::paste::paste! {
+            #[no_mangle]
+            #[allow(non_snake_case)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = concat!(stringify!($name), "_c");
+                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
+                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                    return $crate::api::settle($crate::err_obj!($objk $($obj)?), FUNC, call($($p),*));
+                }
+                let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    if $load {
+                        // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                        unsafe { plan.load() }?;
+                    }
+                    call($($p),*)
+                };
+                // SAFETY: $req is the application's request out-argument.
+                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), FUNC, $req, $crate::api::kind_of!($kind), body) }
+            }
+        }
+    };
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* ) refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
+        $crate::api::paste::paste! {
+            #[no_mangle]
+            #[allow(non_snake_case)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = concat!(stringify!($name), "_c");
+                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                    let Some(call) = $crate::large_call!($name, ($($p: $t),*), refused()) else { return $crate::real::missing(FUNC) };
+                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call($($p),*));
+                }
+                $crate::api::unsupported($crate::err_obj!($($obj)+), FUNC, true, $why)
+            }
+        }
+    };
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* ) refuse($($obj:tt)+) because $why:expr; }) => {
+        $crate::api::paste::paste! {
+            #[no_mangle]
+            #[allow(non_snake_case, unused_variables)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                $crate::api::unsupported($crate::err_obj!($($obj)+), concat!(stringify!($name), "_c"), false, $why)
+            }
+        }
+    };
+
+    // `fortran`: the Fortran entry points. First collect the hidden CHARACTER lengths gfortran passes
+    // after ierror (one per string argument), then write the entry points for the entry's kind.
+    (@fortran { fn $name:ident ( $($p:ident : $t:ident),* ) $($rule:tt)* }) => {
+        $crate::intercept!(@fsig [$($p: $t),*] [] [len1 len2 len3 len4] { fn $name($($p: $t),*) $($rule)* });
+    };
+    (@fsig [$p:ident : CStr $(, $($more:tt)*)?] [$($h:ident)*] [$l:ident $($ls:ident)*] $entry:tt) => {
+        $crate::intercept!(@fsig [$($($more)*)?] [$($h)* $l] [$($ls)*] $entry);
+    };
+    (@fsig [$p:ident : CStrOut $(, $($more:tt)*)?] [$($h:ident)*] [$l:ident $($ls:ident)*] $entry:tt) => {
+        $crate::intercept!(@fsig [$($($more)*)?] [$($h)* $l] [$($ls)*] $entry);
+    };
+    (@fsig [$p:ident : $t:ident $(, $($more:tt)*)?] [$($h:ident)*] [$($ls:ident)*] $entry:tt) => {
+        $crate::intercept!(@fsig [$($($more)*)?] [$($h)*] [$($ls)*] $entry);
+    };
+    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($($obj)+) ($($v),+) $form ($($a),*));
+    };
+    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($objk $($obj)?) ($($v),+) $form ($($a),*));
+    };
+    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($objk $($obj)?) ($($v),+) $form ($($a),*));
+    };
+    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
+        $crate::intercept!(@fentry $name ($($p),*) [$($h)*]
+            ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
+        {
+            $crate::fortran::guard(stringify!($name), || {
+                let obj = $crate::f_obj!($($obj)+);
+                $crate::api::unsupported(obj, stringify!($name), true, $why)
+            })
+        });
+    };
+    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        refuse($($obj:tt)+) because $why:expr; }) => {
+        $crate::intercept!(@fentry $name ($($p),*) [$($h)*] (false) {
+            $crate::fortran::guard(stringify!($name), || {
+                let obj = $crate::f_obj!($($obj)+);
+                $crate::api::unsupported(obj, stringify!($name), false, $why)
+            })
+        });
+    };
+    // Staged: host buffers (and MPICH, whose Fortran bindings call the shim's C functions) go to the
+    // real Fortran function; VE buffers on Open MPI are converted to C and given to the C entry point.
+    (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) $form:ident ($($a:ident),*)) => {
+        $crate::intercept!(@fentry $name ($($p),*) [$($h)*]
+            ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
+        {
+            $crate::fortran::guard(stringify!($name), || {
+                let mut cx = $crate::fortran::Cx::new();
+                $(
+                    #[allow(unused_unsafe)]
+                    let $p = $crate::f2c!($t, $p, cx);
+                )*
+                let obj = $crate::err_obj!($($obj)+);
+                let mut convert_and_call = || -> $crate::errors::Result<std::ffi::c_int> {
+                    #[allow(unused_variables)]
+                    let shape = || -> $crate::errors::Result<$crate::msg::Shape> { $crate::shape_of!([$($t)*] $form($($a),*)) };
+                    $( let $p = $crate::f2c_late!($t, $p, cx, shape); )*
+                    // SAFETY: the C entry point of this function, with the converted arguments.
+                    let rc = unsafe { $name($($p),*) };
+                    // SAFETY: the Fortran out-arguments recorded in cx are the application's.
+                    unsafe { cx.finish(rc) };
+                    Ok(rc)
+                };
+                $crate::api::settle(obj, stringify!($name), convert_and_call())
+            })
+        });
+    };
+    // The Fortran entry points of `$name`: when `$fwd` holds, the MPI's own Fortran function
+    // (`pmpi_x_`) with the application's arguments; otherwise `$body`, which yields the error code.
+    (@fentry $name:ident ($($p:ident),*) [$($h:ident)*] ($fwd:expr) $body:block) => {
+        $crate::api::paste::paste! {
+            #[doc(hidden)]
+            #[allow(non_snake_case, unused_variables, clippy::too_many_arguments)]
+            #[inline(never)]
+            pub unsafe fn [<mpive_f_ $name:lower>]($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int $(, $h: usize)*) {
+                static REAL: $crate::real::Real = $crate::real::Real::in_scope(stringify!([<p $name:lower _>]), $crate::real::Scope::Global);
+                if $fwd {
+                    let Some(f) = REAL.get() else {
+                        // SAFETY: the application's ierror.
+                        return unsafe { $crate::fortran::set(ierror, $crate::real::missing(stringify!([<p $name:lower _>]))) };
+                    };
+                    // SAFETY: pmpi_x_ is the MPI's own Fortran entry point, with the same arguments.
+                    return unsafe {
+                        std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($crate::fptr!($p),)* *mut std::ffi::c_int $(, $crate::fusize!($h))*)>(f)(
+                            $($p,)* ierror $(, $h)*
+                        )
+                    };
+                }
+                let rc: std::ffi::c_int = $body;
+                // SAFETY: the application's ierror.
+                unsafe { $crate::fortran::set(ierror, rc) }
+            }
+            $crate::intercept!(@fexport [<mpive_f_ $name:lower>] ($($p),*) [$($h)*]
+                [<$name:lower>] [<$name:lower _>] [<$name:lower __>] [<$name:upper>] [<o $name:lower _f>]);
+        }
+    };
+    (@fexport $inner:ident $args:tt $hidden:tt $export:ident $($more:ident)*) => {
+        $crate::intercept!(@fexport1 $inner $args $hidden $export);
+        $crate::intercept!(@fexport $inner $args $hidden $($more)*);
+    };
+    (@fexport $inner:ident $args:tt $hidden:tt) => {};
+    (@fexport1 $inner:ident ($($p:ident),*) [$($h:ident)*] $export:ident) => {
+        #[no_mangle]
+        #[allow(non_snake_case, clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $export($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int $(, $h: usize)*) {
+            // SAFETY: the application's Fortran arguments, passed on.
+            unsafe { $inner($($p,)* ierror $(, $h)*) }
+        }
+    };
 
     // Staged, completed before returning.
     (
@@ -220,4 +542,26 @@ pub fn unsupported(obj: crate::errors::Obj, func: &'static str, ve: bool, why: &
     let e = crate::errors::Error::new(crate::abi::Class::Unsupported, format!("{what}: {why}"));
     let r = std::panic::catch_unwind(|| Err(e));
     crate::stage::finish(obj, func, r)
+}
+
+#[doc(hidden)]
+pub use paste;
+
+/// The request kind of a `_c` nonblocking or persistent entry.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __mpive_kind_of {
+    (Once) => { $crate::requests::Kind::Once };
+    (Persistent) => { $crate::requests::Kind::Persistent { active: false } };
+}
+#[doc(hidden)]
+pub use __mpive_kind_of as kind_of;
+
+/// The return code of a call whose outcome is `r`: errors of the shim go through `obj`'s handler.
+pub fn settle(obj: crate::errors::Obj, func: &'static str, r: crate::errors::Result<std::ffi::c_int>) -> std::ffi::c_int {
+    match r {
+        Ok(rc) => rc,
+        // SAFETY: obj holds a handle the application passed to func.
+        Err(e) => unsafe { crate::errors::raise(obj, func, &e) },
+    }
 }

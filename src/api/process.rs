@@ -10,18 +10,26 @@ start all processes with mpirun, or use MPI_Comm_spawn";
 
 intercept! {
     /// §11.4.2 Server routines.
+    [fortran]
     fn MPI_Open_port(info: Info, port_name: CStrOut) refuse(World) because PORTS;
+    [fortran]
     fn MPI_Close_port(port_name: CStr) refuse(World) because PORTS;
+    [fortran]
     fn MPI_Comm_accept(port_name: CStr, info: Info, root: Int, comm: Comm, newcomm: HandleOut)
         refuse(Comm comm) because PORTS;
     /// §11.4.3 Client routines.
+    [fortran]
     fn MPI_Comm_connect(port_name: CStr, info: Info, root: Int, comm: Comm, newcomm: HandleOut)
         refuse(Comm comm) because PORTS;
     /// §11.4.4 Name publishing.
+    [fortran]
     fn MPI_Publish_name(service_name: CStr, info: Info, port_name: CStr) refuse(World) because PORTS;
+    [fortran]
     fn MPI_Unpublish_name(service_name: CStr, info: Info, port_name: CStr) refuse(World) because PORTS;
+    [fortran]
     fn MPI_Lookup_name(service_name: CStr, info: Info, port_name: CStrOut) refuse(World) because PORTS;
     /// §11.8.4 Another way to establish communication.
+    [fortran]
     fn MPI_Comm_join(fd: Int, intercomm: HandleOut) refuse(World) because PORTS;
 }
 

@@ -9,7 +9,7 @@ use crate::stage::{Plan, Seg, Use};
 use std::ffi::{c_int, c_void};
 
 /// Which side of a rooted collective this process is on.
-enum Rooted {
+pub(super) enum Rooted {
     /// The root (intracommunicator) or MPI_ROOT (intercommunicator).
     Root,
     /// A non-root process, in the group that sends to or receives from the root.
@@ -18,7 +18,7 @@ enum Rooted {
     Idle,
 }
 
-fn rooted(ci: &CommInfo, root: c_int) -> Rooted {
+pub(super) fn rooted(ci: &CommInfo, root: c_int) -> Rooted {
     let abi = abi();
     if ci.inter {
         if root == abi.root {
@@ -37,7 +37,7 @@ fn rooted(ci: &CommInfo, root: c_int) -> Rooted {
 
 /// The number of blocks a collective moves to or from "all processes": the remote group on an
 /// intercommunicator.
-fn group(ci: &CommInfo) -> c_int {
+pub(super) fn group(ci: &CommInfo) -> c_int {
     if ci.inter {
         ci.remote
     } else {
@@ -382,5 +382,138 @@ unsafe fn reduce_scatter_parts(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, total: i6
             return Ok((sbuf, plan.stage_with(rbuf, &all, &all, &out, false)?));
         }
         Ok((plan.arg(sbuf, total, dt, Use::In)?, plan.arg(rbuf, mine, dt, Use::Out)?))
+    }
+}
+
+/// The arrays each collective form reads, with their lengths ([`crate::msg::large`]): the same
+/// arguments as the form, without the plan.
+pub mod shape {
+    use super::{group, rooted, Rooted};
+    use crate::abi::Handle;
+    use crate::errors::Result;
+    use crate::msg::large::Shape;
+    use crate::msg::{comm_info, in_place, Buf, CBuf, CountT};
+    use std::ffi::{c_int, c_void};
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn gatherv<C: CountT, D: CountT>(
+        _sbuf: CBuf,
+        _scount: C,
+        _stype: Handle,
+        _rbuf: Buf,
+        rcounts: *const C,
+        displs: *const D,
+        _rtype: Handle,
+        root: c_int,
+        comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let ci = unsafe { comm_info(comm) }?;
+        let mut s = Shape::none();
+        if let Rooted::Root = rooted(&ci, root) {
+            s.add(rcounts, group(&ci));
+            s.add(displs, group(&ci));
+        }
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn scatterv<C: CountT, D: CountT>(
+        _sbuf: CBuf,
+        scounts: *const C,
+        displs: *const D,
+        _stype: Handle,
+        _rbuf: Buf,
+        _rcount: C,
+        _rtype: Handle,
+        root: c_int,
+        comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let ci = unsafe { comm_info(comm) }?;
+        let mut s = Shape::none();
+        if let Rooted::Root = rooted(&ci, root) {
+            s.add(scounts, group(&ci));
+            s.add(displs, group(&ci));
+        }
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn allgatherv<C: CountT, D: CountT>(
+        _sbuf: CBuf,
+        _scount: C,
+        _stype: Handle,
+        _rbuf: Buf,
+        rcounts: *const C,
+        displs: *const D,
+        _rtype: Handle,
+        comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let n = group(&unsafe { comm_info(comm) }?);
+        let mut s = Shape::none();
+        s.add(rcounts, n);
+        s.add(displs, n);
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn alltoallv<C: CountT, D: CountT>(
+        sbuf: CBuf,
+        scounts: *const C,
+        sdispls: *const D,
+        _stype: Handle,
+        _rbuf: Buf,
+        rcounts: *const C,
+        rdispls: *const D,
+        _rtype: Handle,
+        comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let n = group(&unsafe { comm_info(comm) }?);
+        let mut s = Shape::none();
+        s.add(rcounts, n);
+        s.add(rdispls, n);
+        if !in_place(sbuf) {
+            s.add(scounts, n);
+            s.add(sdispls, n);
+        }
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn alltoallw<C: CountT, D: CountT>(
+        sbuf: CBuf,
+        scounts: *const C,
+        sdispls: *const D,
+        stypes: *const c_void,
+        _rbuf: Buf,
+        rcounts: *const C,
+        rdispls: *const D,
+        rtypes: *const c_void,
+        comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let n = group(&unsafe { comm_info(comm) }?);
+        let mut s = Shape::none();
+        s.add(rcounts, n);
+        s.add(rdispls, n);
+        s.add(rtypes, n);
+        if !in_place(sbuf) {
+            s.add(scounts, n);
+            s.add(sdispls, n);
+            s.add(stypes, n);
+        }
+        Ok(s)
+    }
+
+    /// Reduce_scatter: one count per process of the local group.
+    pub unsafe fn reduce_scatter<C: CountT>(_sbuf: CBuf, _rbuf: Buf, rcounts: *const C, _dt: Handle, comm: Handle) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let ci = unsafe { comm_info(comm) }?;
+        let mut s = Shape::none();
+        s.add(rcounts, ci.size);
+        Ok(s)
     }
 }

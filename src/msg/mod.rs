@@ -127,7 +127,10 @@ pub fn in_place(p: CBuf) -> bool {
 }
 
 mod coll;
+pub mod large;
 mod pt2pt;
 
 pub use coll::*;
+// Explicit, so it shadows the `shape` module each chapter's glob brings in: large::shape gathers them.
+pub use large::{shape, Narrow, Shape};
 pub use pt2pt::*;

@@ -1,0 +1,100 @@
+//! Large-count (`_c`) calls on an MPI without them, and the lengths of a call's arrays.
+//!
+//! mpi4py's binary wheels call `MPI_X_c` through weak symbols whenever the symbol exists, so once
+//! libmpive exports `MPI_Send_c`, mpi4py on Open MPI 4.1 (which has no `PMPI_Send_c`) calls it for
+//! every send. There the shim serves the call with the `int` function: [`Narrow`] converts every count
+//! and displacement that the call reads to `int`, or fails with MPI_ERR_COUNT when one does not fit.
+//!
+//! Scalars are always converted. Arrays (v and w variants, Reduce_scatter, neighbor collectives) have
+//! a length and a significance that only the message form knows (comm size, remote size, topology
+//! degrees, root, MPI_IN_PLACE): each form that takes arrays has a *shape* function of the same name
+//! and arguments in [`shape`], which lists the arrays the call reads with their lengths. The Fortran
+//! entry points use the same shapes to convert arrays of datatype handles.
+
+use super::CountT;
+use crate::abi::Class;
+use crate::errors::{Error, Result};
+use smallvec::SmallVec;
+use std::ffi::c_int;
+
+/// The arrays a call reads, by address, with their lengths.
+#[derive(Default, Debug, Clone)]
+pub struct Shape(SmallVec<[(usize, usize); 6]>);
+
+impl Shape {
+    /// A call without arrays.
+    pub fn none() -> Shape {
+        Shape::default()
+    }
+
+    /// Records that the call reads `n` elements of the array at `p`.
+    pub fn add<T>(&mut self, p: *const T, n: c_int) {
+        if !p.is_null() && n > 0 {
+            self.0.push((p as usize, n as usize));
+        }
+    }
+
+    /// How many elements of the array at `p` the call reads; None if it reads none (not
+    /// significant on this process). The same array passed twice is read up to the longer length.
+    pub fn len_of<T>(&self, p: *const T) -> Option<usize> {
+        self.0.iter().filter(|(a, _)| *a == p as usize).map(|&(_, n)| n).max()
+    }
+}
+
+/// The `int` arguments for the `int` function, made from those of a `_c` call.
+#[derive(Default)]
+pub struct Narrow {
+    /// Converted arrays; a Vec's elements do not move when the Vec itself does.
+    arrays: SmallVec<[Vec<c_int>; 4]>,
+    shape: Option<Shape>,
+}
+
+fn too_big(what: &str, v: i64) -> Error {
+    Error::new(
+        Class::Count,
+        format!(
+            "{what} = {v} does not fit in an int, and the MPI library has no large-count (MPI-4) version of this \
+             function; use an MPI with large-count support (MPICH 4), or split the message"
+        ),
+    )
+}
+
+impl Narrow {
+    pub fn new() -> Narrow {
+        Narrow::default()
+    }
+
+    /// A scalar count.
+    pub fn count<C: CountT>(&self, v: C, what: &str) -> Result<c_int> {
+        let v = v.get();
+        c_int::try_from(v).map_err(|_| too_big(what, v))
+    }
+
+    /// An array of counts or displacements; `shape` is computed at most once per call.
+    ///
+    /// # Safety
+    /// `p` is an argument of the call whose shape `shape` computes.
+    pub unsafe fn array<C: CountT>(&mut self, p: *const C, what: &str, shape: &dyn Fn() -> Result<Shape>) -> Result<*const c_int> {
+        if self.shape.is_none() {
+            self.shape = Some(shape()?);
+        }
+        let Some(n) = self.shape.as_ref().and_then(|s| s.len_of(p)) else {
+            // Not read by the call on this process: passed as it is.
+            return Ok(p as *const c_int);
+        };
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            // SAFETY: the call reads n elements of p (its shape).
+            let v = unsafe { super::at(p, i) };
+            out.push(c_int::try_from(v).map_err(|_| too_big(&format!("{what}[{i}]"), v))?);
+        }
+        let ptr = out.as_ptr();
+        self.arrays.push(out);
+        Ok(ptr)
+    }
+}
+
+/// Shape functions: one per message form that takes arrays, with the form's name and arguments.
+pub mod shape {
+    pub use super::super::coll::shape::*;
+}
