@@ -100,7 +100,8 @@ macro_rules! shape_of {
 
 /// The real function behind a `_c` entry point, as a closure over the `_c` arguments returning
 /// `Result<c_int>`: `PMPI_X_c` if the MPI has it, else `PMPI_X` with every count and displacement
-/// the call reads converted to `int` ([`crate::msg::Narrow`]); None if the MPI has neither.
+/// the call reads converted to `int` ([`crate::msg::Narrow`]); None if the MPI has neither. With
+/// `dry`, only checks that the conversion succeeds (before staging anything).
 #[macro_export]
 #[doc(hidden)]
 macro_rules! large_call {
@@ -116,8 +117,9 @@ macro_rules! large_call {
             None
         } else {
             #[allow(unused_variables)]
-            Some(move |$($p: $crate::ty_c!($t)),*| -> $crate::errors::Result<std::ffi::c_int> {
+            Some(move |dry: bool, $($p: $crate::ty_c!($t)),*| -> $crate::errors::Result<std::ffi::c_int> {
                 match (wide, int) {
+                    (Some(_), _) if dry => Ok(0),
                     // SAFETY: the application's arguments (or staged buffers) for the real function.
                     (Some(f), _) => Ok(unsafe { f($($p),*) }),
                     (None, Some(f)) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> $crate::errors::Result<std::ffi::c_int> {
@@ -125,9 +127,14 @@ macro_rules! large_call {
                         let mut n = $crate::msg::Narrow::new();
                         #[allow(unused_variables)]
                         let shape = || -> $crate::errors::Result<$crate::msg::Shape> { $crate::shape_of!([$($t)*] $form($($a),*)) };
+                        let args = ($($crate::narrow!($t, $p, n, shape),)*);
+                        if dry {
+                            return Ok(0);
+                        }
+                        let ($($p,)*) = args;
                         #[allow(unused_unsafe)]
                         // SAFETY: as above, with the counts converted to int.
-                        let rc = unsafe { f($($crate::narrow!($t, $p, n, shape)),*) };
+                        let rc = unsafe { f($($p),*) };
                         Ok(rc)
                     }))
                     .unwrap_or_else(|p| Err($crate::errors::from_panic(p))),
@@ -224,14 +231,17 @@ macro_rules! intercept {
                 const FUNC: &str = concat!(stringify!($name), "_c");
                 let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
                 if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call($($p),*));
+                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call(false, $($p),*));
+                }
+                if let Err(e) = call(true, $($p),*) {
+                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, Err(e));
                 }
                 $crate::stage::blocking($crate::err_obj!($($obj)+), FUNC, |plan| {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
                     // SAFETY: the VE buffers belong to the application and are allocated during its call.
                     unsafe { plan.load() }?;
-                    call($($p),*)
+                    call(false, $($p),*)
                 })
             }
         }
@@ -253,7 +263,10 @@ macro_rules! intercept {
                 const FUNC: &str = concat!(stringify!($name), "_c");
                 let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
                 if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                    return $crate::api::settle($crate::err_obj!($objk $($obj)?), FUNC, call($($p),*));
+                    return $crate::api::settle($crate::err_obj!($objk $($obj)?), FUNC, call(false, $($p),*));
+                }
+                if let Err(e) = call(true, $($p),*) {
+                    return $crate::api::settle($crate::err_obj!($objk $($obj)?), FUNC, Err(e));
                 }
                 let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                     // SAFETY: the arguments are the application's, as the message form expects.
@@ -262,7 +275,7 @@ macro_rules! intercept {
                         // SAFETY: the VE buffers belong to the application and are allocated during its call.
                         unsafe { plan.load() }?;
                     }
-                    call($($p),*)
+                    call(false, $($p),*)
                 };
                 // SAFETY: $req is the application's request out-argument.
                 unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), FUNC, $req, $crate::api::kind_of!($kind), body) }
@@ -277,7 +290,7 @@ macro_rules! intercept {
                 const FUNC: &str = concat!(stringify!($name), "_c");
                 if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
                     let Some(call) = $crate::large_call!($name, ($($p: $t),*), refused()) else { return $crate::real::missing(FUNC) };
-                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call($($p),*));
+                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call(false, $($p),*));
                 }
                 $crate::api::unsupported($crate::err_obj!($($obj)+), FUNC, true, $why)
             }

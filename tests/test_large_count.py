@@ -1,0 +1,44 @@
+"""Issue 7: MPI-4 large-count (`_c`) functions with VE buffers, called through weak declarations as
+mpi4py's wheels do: staged through PMPI_X_c on MPICH 4.0, and served by the int PMPI_X on Open MPI 4.1
+(which has no large-count functions), with MPI_ERR_COUNT for counts that do not fit in an int."""
+import re
+import subprocess
+
+import pytest
+
+from harness import MPIS, MPI_IDS, SHIM, build_c, mpirun
+
+EXTRA = ["-ldl", "-Wno-stringop-overflow"]
+
+
+def run_ok(mpi, np, *args):
+    r = mpirun(mpi, np, [build_c(mpi, "large.c", extra=EXTRA), *args])
+    assert r.returncode == 0, r.describe()
+    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
+    return r
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3])
+def test_large_count_calls_with_ve_buffers(mpi, np):
+    r = run_ok(mpi, np)
+    native = "yes" in r.stdout.splitlines()[0]
+    assert native == (mpi.name == "mpich"), r.describe()
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_counts_beyond_int_are_err_count_without_large_count_mpi(mpi):
+    run_ok(mpi, 2, "errors")
+
+
+def test_every_staged_or_refused_c_function_has_a_large_count_form():
+    """The `_c` forms exist for every exported C function that has one in MPI-4.1 (MPICH's header is
+    the reference: it declares the MPI-4.0 ones)."""
+    out = subprocess.run(["nm", "-D", "--defined-only", str(SHIM)], check=True, capture_output=True, text=True).stdout
+    have = {line.split()[-1] for line in out.splitlines() if " T MPI_" in line}
+    proto = open("/usr/lib/x86_64-linux-gnu/mpich/include/mpi_proto.h").read()
+    with_c = set(re.findall(r"^int (MPI_\w+)_c\(", proto, re.M))
+    missing = sorted(f"{n}_c" for n in have if n in with_c and f"{n}_c" not in have)
+    # Functions intercepted by branches not yet given the large-count variant are listed by name.
+    assert not missing, f"exported without their large-count form: {missing}"
