@@ -29,3 +29,26 @@ def run_f(mpi, np, prog, style, *args, **kw):
 @pytest.mark.parametrize("style", STYLES)
 def test_point_to_point(mpi, style):
     run_f(mpi, 2, "f_p2p", style)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("np", [2, 3])
+def test_collectives(mpi, style, np):
+    run_f(mpi, np, "f_coll", style)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("style", STYLES)
+def test_refused_calls_return_unsupported_in_ierror(mpi, style):
+    run_f(mpi, 2, "f_errors", style)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("style", STYLES)
+def test_refused_call_aborts_under_default_handler(mpi, style):
+    exe = build_f(mpi, "f_errors.F90", style, extra=flags(mpi, style))
+    r = mpirun(mpi, 2, [exe, "fatal"], timeout=60)
+    assert r.returncode != 0, r.describe()
+    assert "libmpive: MPI_Bsend: not supported with VE buffers" in r.stderr, r.describe()
+    assert "returned under MPI_ERRORS_ARE_FATAL" not in r.stdout, r.describe()

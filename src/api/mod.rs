@@ -345,12 +345,13 @@ macro_rules! intercept {
     };
     (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         refuse($($obj:tt)+) because $why:expr; }) => {
+        // Also as mpi_x_f08_: MPICH's f08 bindings of calls without buffers call PMPI_X directly.
         $crate::intercept!(@fentry $name ($($p),*) [$($h)*] (false) {
             $crate::fortran::guard(stringify!($name), || {
                 let obj = $crate::f_obj!($($obj)+);
                 $crate::api::unsupported(obj, stringify!($name), false, $why)
             })
-        });
+        } f08);
     };
     // Staged: host buffers (and MPICH, whose Fortran bindings call the shim's C functions) go to the
     // real Fortran function; VE buffers on Open MPI are converted to C and given to the C entry point.
@@ -381,7 +382,7 @@ macro_rules! intercept {
     };
     // The Fortran entry points of `$name`: when `$fwd` holds, the MPI's own Fortran function
     // (`pmpi_x_`) with the application's arguments; otherwise `$body`, which yields the error code.
-    (@fentry $name:ident ($($p:ident),*) [$($h:ident)*] ($fwd:expr) $body:block) => {
+    (@fentry $name:ident ($($p:ident),*) [$($h:ident)*] ($fwd:expr) $body:block $($f08:ident)?) => {
         $crate::api::paste::paste! {
             #[doc(hidden)]
             #[allow(non_snake_case, unused_variables, clippy::too_many_arguments)]
@@ -405,7 +406,7 @@ macro_rules! intercept {
                 unsafe { $crate::fortran::set(ierror, rc) }
             }
             $crate::intercept!(@fexport [<mpive_f_ $name:lower>] ($($p),*) [$($h)*]
-                [<$name:lower>] [<$name:lower _>] [<$name:lower __>] [<$name:upper>] [<o $name:lower _f>]);
+                [<$name:lower>] [<$name:lower _>] [<$name:lower __>] [<$name:upper>] [<o $name:lower _f>] $([<$name:lower _ $f08 _>])?);
         }
     };
     (@fexport $inner:ident $args:tt $hidden:tt $export:ident $($more:ident)*) => {
