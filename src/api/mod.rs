@@ -202,16 +202,17 @@ macro_rules! intercept {
             $kind:ident ( $($k:tt)* )
             $(ve ( $($v:ident),+ ))?
             $(=> ( $($r:ident),+ ) = $form:ident ( $($a:ident),* $(,)? ))?
+            $(status ( $st:ident ))?
             $(because $why:expr)?
             ;
         $($rest:tt)*
     ) => {
         $crate::intercept!(@variants [$($var)+] {
-            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(because $why)?;
+            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(status($st))? $(because $why)?;
         });
         $crate::intercept!(
             $(#[$attr])*
-            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(because $why)?;
+            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(status($st))? $(because $why)?;
             $($rest)*
         );
     };
@@ -282,6 +283,31 @@ macro_rules! intercept {
             }
         }
     };
+    // The `rma(Win w; target)` kind of one-sided operations (src/rma.rs, from the RMA branch).
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+        rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
+        $crate::api::paste::paste! {
+            #[no_mangle]
+            #[allow(non_snake_case)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = concat!(stringify!($name), "_c");
+                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
+                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                    return $crate::api::settle($crate::errors::Obj::Win($win), FUNC, call(false, $($p),*));
+                }
+                if let Err(e) = call(true, $($p),*) {
+                    return $crate::api::settle($crate::errors::Obj::Win($win), FUNC, Err(e));
+                }
+                $crate::rma::issue($win, $target, FUNC, |plan| {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
+                    call(false, $($p),*)
+                })
+            }
+        }
+    };
     (@large { fn $name:ident ( $($p:ident : $t:ident),* ) refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
         $crate::api::paste::paste! {
             #[no_mangle]
@@ -321,18 +347,6 @@ macro_rules! intercept {
         $crate::intercept!(@fsig [$($($more)*)?] [$($h)*] [$($ls)*] $entry);
     };
     (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
-        blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($($obj)+) ($($v),+) $form ($($a),*));
-    };
-    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
-        nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($objk $($obj)?) ($($v),+) $form ($($a),*));
-    };
-    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
-        persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($objk $($obj)?) ($($v),+) $form ($($a),*));
-    };
-    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
         $crate::intercept!(@fentry $name ($($p),*) [$($h)*]
             ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
@@ -353,9 +367,21 @@ macro_rules! intercept {
             })
         } f08);
     };
+    // Every staged kind (blocking, nonblocking, persistent, and kinds added later such as
+    // `rma(Win w; target)` or the split collectives): the object before `;` reports errors, the C entry
+    // point does the staging.
+    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        $kind:ident ( $objk:ident $($obj:ident)? $(; $extra:ident)? ) ve($($v:ident),+)
+        $(=> ($($r:ident),+) = $form:ident($($a:ident),*))? $(status($st:ident))?; }) => {
+        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($objk $($obj)?) ($($v),+) [$($form ($($a),*))?]);
+    };
     // Staged: host buffers (and MPICH, whose Fortran bindings call the shim's C functions) go to the
     // real Fortran function; VE buffers on Open MPI are converted to C and given to the C entry point.
-    (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) $form:ident ($($a:ident),*)) => {
+    (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) []) => {
+        // No message form: the call has no arrays to measure.
+        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($($obj)+) ($($v),+) [none()]);
+    };
+    (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) [$form:ident ($($a:ident),*)]) => {
         $crate::intercept!(@fentry $name ($($p),*) [$($h)*]
             ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
         {

@@ -140,6 +140,8 @@ program f_p2p
     call MPI_Send(sbuf, n, MPI_DOUBLE_PRECISION, peer, 53, MPI_COMM_WORLD, ierr)
     call MPI_Waitany(2, reqs, idx, st, ierr)
     call check_int(places(ip) // ' Waitany index', idx, 1 + ibase)
+    ! both ranks are past Waitany before either sends tag 52
+    call MPI_Sendrecv(ip, 1, MPI_INTEGER, peer, 99, cnt, 1, MPI_INTEGER, peer, 99, MPI_COMM_WORLD, MPI_STATUS_IGNORE, ierr)
     call MPI_Send(sbuf, n, MPI_DOUBLE_PRECISION, peer, 52, MPI_COMM_WORLD, ierr)
     outcount = 0
     do while (outcount == 0)
