@@ -95,3 +95,31 @@ def test_mpich_fortran_buffers_reach_the_c_functions():
     assert not [n for n in names if "f08ts" in n]
     assert {"mpi_send_", "ompi_send_f", "MPI_SEND", "mpi_wait_f08_", "ompi_wait_f"} <= names
     assert not [n for n in names if n.startswith(("pmpi_", "PMPI_"))], "libmpive must not define PMPI names"
+
+
+def exported(*names):
+    out = subprocess.run(["nm", "-D", "--defined-only", str(SHIM)], check=True, capture_output=True, text=True).stdout
+    have = {line.split()[-1] for line in out.splitlines()}
+    return all(n in have for n in names)
+
+
+# MPI-IO and RMA staging come from other branches; these tests run once their table entries carry the
+# `fortran` variant (and, for RMA, the synchronization calls have Fortran entry points: fortran_wrap!).
+needs_io = pytest.mark.skipif(not exported("MPI_File_write_at", "mpi_file_write_at_", "mpi_file_iread_at_"),
+                              reason="MPI-IO staging with Fortran entry points not in this libmpive yet")
+needs_rma = pytest.mark.skipif(not exported("MPI_Put", "mpi_put_", "mpi_get_", "mpi_win_fence_", "mpi_win_unlock_"),
+                               reason="RMA staging with Fortran entry points not in this libmpive yet")
+
+
+@needs_io
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("style", STYLES)
+def test_file_write_read(mpi, style, tmp_path):
+    run_f(mpi, 2, "f_io", style, tmp_path / "f_io.dat")
+
+
+@needs_rma
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("style", STYLES)
+def test_rma_put_get(mpi, style):
+    run_f(mpi, 2, "f_rma", style)

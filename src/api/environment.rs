@@ -46,3 +46,8 @@ pub unsafe extern "C" fn MPI_Error_string(errorcode: c_int, string: *mut c_char,
     }
 }
 
+
+// Fortran: MPICH's mpi_f08 MPI_Error_class calls PMPI_Error_class, which does not know the shim's codes.
+crate::fortran_wrap! {
+    fn MPI_Error_class(errorcode: Int, errorclass: IntOut) when true;
+}

@@ -575,6 +575,78 @@ macro_rules! intercept {
     };
 }
 
+/// Fortran entry points for a hand-written C function of the shim (not a table entry), such as the
+/// synchronization calls that complete staged one-sided operations:
+///
+/// ```ignore
+/// fortran_wrap! {
+///     fn MPI_Win_fence(assert: Int, win: Win) when crate::rma::any();
+/// }
+/// ```
+///
+/// writes `mpi_win_fence`, `mpi_win_fence_`, `mpi_win_fence__`, `MPI_WIN_FENCE`, `ompi_win_fence_f`
+/// and `mpi_win_fence_f08_`. While the condition is false (nothing staged), or where the MPI's binding
+/// reaches the C function by itself (MPICH's `mpif.h`/`use mpi` ones), each calls the MPI's own
+/// Fortran function; otherwise it converts the arguments like a table entry's Fortran variant (the
+/// kinds of [`f2c!`], no strings or arrays of handles) and calls the shim's C `MPI_X`, which must be
+/// in scope. The f08 name is needed because MPICH's `use mpi_f08` calls without buffers, and Open
+/// MPI's with LOGICAL arguments, call `PMPI_X` or `pmpi_x_` directly.
+#[macro_export]
+macro_rules! fortran_wrap {
+    () => {};
+    ($(#[$attr:meta])* fn $name:ident ( $($p:ident : $t:ident),* $(,)? ) when $when:expr; $($rest:tt)*) => {
+        $crate::api::paste::paste! {
+            #[doc(hidden)]
+            #[allow(non_snake_case, unused_variables, clippy::too_many_arguments)]
+            #[inline(never)]
+            pub unsafe fn [<mpive_fw_ $name:lower>](f08: bool, $($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int) {
+                static F77: $crate::real::Real = $crate::real::Real::in_scope(stringify!([<p $name:lower _>]), $crate::real::Scope::Global);
+                static F08: $crate::real::Real = $crate::real::Real::in_scope(stringify!([<$name:lower _f08_>]), $crate::real::Scope::Next);
+                if !($when) || $crate::stage::reentered() || (!f08 && $crate::fortran::f77_reaches_c()) {
+                    let real = if f08 { &F08 } else { &F77 };
+                    let Some(f) = real.get() else {
+                        // SAFETY: the application's ierror.
+                        return unsafe { $crate::fortran::set(ierror, $crate::real::missing(real.name())) };
+                    };
+                    // SAFETY: the MPI's own Fortran entry point, with the same arguments.
+                    return unsafe {
+                        std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($crate::fptr!($p),)* *mut std::ffi::c_int)>(f)($($p,)* ierror)
+                    };
+                }
+                let rc = $crate::fortran::guard(stringify!($name), || {
+                    let mut cx = $crate::fortran::Cx::new();
+                    $(
+                        #[allow(unused_unsafe)]
+                        let $p = $crate::f2c!($t, $p, cx);
+                    )*
+                    // SAFETY: the shim's C entry point, with the converted arguments.
+                    let rc = unsafe { $name($($p),*) };
+                    // SAFETY: the Fortran out-arguments recorded in cx are the application's.
+                    unsafe { cx.finish(rc) };
+                    rc
+                });
+                // SAFETY: the application's ierror.
+                unsafe { $crate::fortran::set(ierror, rc) }
+            }
+            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:lower>]);
+            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:lower _>]);
+            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:lower __>]);
+            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:upper>]);
+            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<o $name:lower _f>]);
+            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] true ($($p),*) [<$name:lower _f08_>]);
+        }
+        $crate::fortran_wrap!($($rest)*);
+    };
+    (@export $inner:ident $f08:literal ($($p:ident),*) $export:ident) => {
+        #[no_mangle]
+        #[allow(non_snake_case, clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $export($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int) {
+            // SAFETY: the application's Fortran arguments, passed on.
+            unsafe { $inner($f08, $($p,)* ierror) }
+        }
+    };
+}
+
 /// Reports an unsupported operation through `obj`'s error handler.
 /// `ve` says that the call was refused because a buffer is in VE memory.
 pub fn unsupported(obj: crate::errors::Obj, func: &'static str, ve: bool, why: &str) -> std::ffi::c_int {

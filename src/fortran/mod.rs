@@ -318,30 +318,10 @@ macro_rules! f_obj {
     (World) => { $crate::errors::Obj::World };
 }
 
-/// `use mpi_f08` MPI_Error_class and MPI_Error_string: MPICH's call `PMPI_Error_class` and
-/// `PMPI_Error_string` directly, which do not know the shim's error codes (see
-/// [`crate::api::environment`]); the shim answers for its own codes and forwards all others.
-#[no_mangle]
-pub unsafe extern "C" fn mpi_error_class_f08_(errorcode: *const c_int, errorclass: *mut c_int, ierror: *mut c_int) {
-    // SAFETY: the application's INTEGER arguments.
-    unsafe {
-        if let Some((class, _)) = crate::errors::lookup(int(errorcode as *const c_void)) {
-            errorclass.write_unaligned(class);
-            return set(ierror, 0);
-        }
-    }
-    static REAL: crate::real::Real = crate::real::Real::in_scope("mpi_error_class_f08_", crate::real::Scope::Next);
-    match REAL.get() {
-        // SAFETY: the MPI's own entry point with the application's arguments.
-        Some(f) => unsafe {
-            std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*const c_int, *mut c_int, *mut c_int)>(f)(errorcode, errorclass, ierror)
-        },
-        // SAFETY: the application's ierror.
-        None => unsafe { set(ierror, crate::real::missing("mpi_error_class_f08_")) },
-    }
-}
-
-/// See [`mpi_error_class_f08_`]. The string argument is CHARACTER(LEN=MPI_MAX_ERROR_STRING), blank-padded.
+/// `use mpi_f08` MPI_Error_string: MPICH's calls `PMPI_Error_string` directly, which does not know the
+/// shim's error codes (see [`crate::api::environment`]); the shim answers for its own codes and
+/// forwards all others. (MPI_Error_class: [`crate::fortran_wrap!`] in the environment chapter.)
+/// The string argument is CHARACTER(LEN=MPI_MAX_ERROR_STRING), blank-padded.
 #[no_mangle]
 pub unsafe extern "C" fn mpi_error_string_f08_(errorcode: *const c_int, string: *mut u8, resultlen: *mut c_int, ierror: *mut c_int) {
     // SAFETY: the application's arguments; string has MPI_MAX_ERROR_STRING characters.
