@@ -14,6 +14,12 @@
 //!   completion, released by MPI_Request_free;
 //! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
 //! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
+//!
+//! Variants: an entry preceded by `[large, fortran]` (either or both) also gets its large-count entry
+//! point `MPI_X_c` (kinds in the [`ty_c!`] flavour; `PMPI_X_c`, or `PMPI_X` with the counts converted
+//! by [`crate::msg::Narrow`] where the MPI has no `_c` functions) and its Fortran entry points `mpi_x`,
+//! `mpi_x_`, `mpi_x__`, `MPI_X` and `ompi_x_f` (see [`crate::fortran`]). Forms with arrays need a shape
+//! function ([`crate::msg::shape`]). docs/architecture.md describes the edit.
 
 pub mod collective;
 pub mod completion;

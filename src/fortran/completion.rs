@@ -168,6 +168,7 @@ unsafe fn f77_wait(freq: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_wait_", G, (freq, fst) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Wait", || unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
@@ -204,6 +205,7 @@ unsafe fn f77_test(freq: P, fflag: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_test_", G, (freq, fflag, fst) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Test", || unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
@@ -231,6 +233,7 @@ unsafe fn f08_test(freq: P, fflag: P, fst: P, ierror: Ierr) {
         // SAFETY: Open MPI's f08 arguments are laid out as its f77 ones.
         return unsafe { f77_test(freq, fflag, fst, ierror) };
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Test", || unsafe {
         let mut flag = 0;
         let rc = c::MPI_Test(freq, &mut flag, f08_status(fst));
@@ -258,6 +261,7 @@ unsafe fn f77_waitany(fcount: P, freqs: P, findex: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_waitany_", G, (fcount, freqs, findex, fst) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Waitany", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
@@ -295,6 +299,7 @@ unsafe fn f77_testany(fcount: P, freqs: P, findex: P, fflag: P, fst: P, ierror: 
     if !slow_f77() {
         forward!("pmpi_testany_", G, (fcount, freqs, findex, fflag, fst) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Testany", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
@@ -322,6 +327,7 @@ unsafe fn f08_testany(fcount: P, freqs: P, findex: P, fflag: P, fst: P, ierror: 
         // SAFETY: Open MPI's f08 arguments are laid out as its f77 ones.
         return unsafe { f77_testany(fcount, freqs, findex, fflag, fst, ierror) };
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Testany", || unsafe {
         let mut flag = 0;
         let rc = c::MPI_Testany(super::int(fcount), freqs, findex as *mut c_int, &mut flag, f08_status(fst));
@@ -339,6 +345,7 @@ unsafe fn f77_waitall(fcount: P, freqs: P, fsts: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_waitall_", G, (fcount, freqs, fsts) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Waitall", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
@@ -377,6 +384,7 @@ unsafe fn f77_testall(fcount: P, freqs: P, fflag: P, fsts: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_testall_", G, (fcount, freqs, fflag, fsts) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Testall", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
@@ -408,6 +416,7 @@ unsafe fn f08_testall(fcount: P, freqs: P, fflag: P, fsts: P, ierror: Ierr) {
         // SAFETY: Open MPI's f08 arguments are laid out as its f77 ones.
         return unsafe { f77_testall(fcount, freqs, fflag, fsts, ierror) };
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Testall", || unsafe {
         let mut flag = 0;
         let rc = c::MPI_Testall(super::int(fcount), freqs, &mut flag, f08_statuses(fsts));
@@ -444,6 +453,7 @@ unsafe fn f77_waitsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierro
     if !slow_f77() {
         forward!("pmpi_waitsome_", G, (fcount, freqs, fout, findices, fsts) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Waitsome", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
@@ -481,6 +491,7 @@ unsafe fn f77_testsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierro
     if !slow_f77() {
         forward!("pmpi_testsome_", G, (fcount, freqs, fout, findices, fsts) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Testsome", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
@@ -520,6 +531,7 @@ unsafe fn f77_request_get_status(freq: P, fflag: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_request_get_status_", G, (freq, fflag, fst) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Request_get_status", || unsafe {
         let mut own = StatusBuf::new();
         let (cst, copy) = status_for(fst, &mut own);
@@ -544,6 +556,7 @@ unsafe fn f08_request_get_status(freq: P, fflag: P, fst: P, ierror: Ierr) {
         // SAFETY: Open MPI's f08 arguments are laid out as its f77 ones.
         return unsafe { f77_request_get_status(freq, fflag, fst, ierror) };
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Request_get_status", || unsafe {
         let mut flag = 0;
         let rc = c::MPI_Request_get_status(request(freq), &mut flag, f08_status(fst));
@@ -559,6 +572,7 @@ unsafe fn f77_request_free(freq: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_request_free_", G, (freq) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Request_free", || unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
@@ -590,6 +604,7 @@ unsafe fn f77_start(freq: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_start_", G, (freq) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Start", || unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
@@ -617,6 +632,7 @@ unsafe fn f77_startall(fcount: P, freqs: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_startall_", G, (fcount, freqs) ierror);
     }
+    // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
     let rc = super::guard("MPI_Startall", || unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);

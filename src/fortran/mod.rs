@@ -272,26 +272,65 @@ pub fn unknown_kind(kind: &str) -> Error {
 macro_rules! f2c {
     (CBuf, $p:ident, $cx:ident) => { $crate::fortran::buf($p) as *const std::ffi::c_void };
     (Buf, $p:ident, $cx:ident) => { $crate::fortran::buf($p) };
-    (Int, $p:ident, $cx:ident) => { unsafe { $crate::fortran::int($p) } };
-    (Count, $p:ident, $cx:ident) => { unsafe { $crate::fortran::int($p) } };
+    (Int, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::int($p) }
+    };
+    (Count, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::int($p) }
+    };
     (CountArr, $p:ident, $cx:ident) => { $p as *const std::ffi::c_int };
     (DispArr, $p:ident, $cx:ident) => { $p as *const std::ffi::c_int };
-    (Aint, $p:ident, $cx:ident) => { unsafe { $crate::fortran::int8($p) } };
-    (Offset, $p:ident, $cx:ident) => { unsafe { $crate::fortran::int8($p) } };
-    (MpiCount, $p:ident, $cx:ident) => { unsafe { $crate::fortran::int8($p) } };
+    (Aint, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::int8($p) }
+    };
+    (Offset, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::int8($p) }
+    };
+    (MpiCount, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::int8($p) }
+    };
     (AintArr, $p:ident, $cx:ident) => { $p as *const $crate::abi::Aint };
     (AintOut, $p:ident, $cx:ident) => { $p as *mut $crate::abi::Aint };
     (IntOut, $p:ident, $cx:ident) => { $p as *mut std::ffi::c_int };
-    (Comm, $p:ident, $cx:ident) => { unsafe { $crate::fortran::comm($p) } };
-    (Datatype, $p:ident, $cx:ident) => { unsafe { $crate::fortran::datatype($p) } };
-    (Op, $p:ident, $cx:ident) => { unsafe { $crate::fortran::op($p) } };
-    (Info, $p:ident, $cx:ident) => { unsafe { $crate::fortran::info($p) } };
-    (Win, $p:ident, $cx:ident) => { unsafe { $crate::fortran::win($p) } };
-    (File, $p:ident, $cx:ident) => { unsafe { $crate::fortran::file($p) } };
-    (Request, $p:ident, $cx:ident) => { unsafe { $crate::fortran::request($p) } };
+    (Comm, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::comm($p) }
+    };
+    (Datatype, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::datatype($p) }
+    };
+    (Op, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::op($p) }
+    };
+    (Info, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::info($p) }
+    };
+    (Win, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::win($p) }
+    };
+    (File, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::file($p) }
+    };
+    (Request, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::request($p) }
+    };
     (Status, $p:ident, $cx:ident) => { $cx.status($p) };
     (RequestOut, $p:ident, $cx:ident) => { $cx.request_out($p) };
-    (MessageInOut, $p:ident, $cx:ident) => { unsafe { $cx.message($p) } };
+    (MessageInOut, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran message handle.
+        unsafe { $cx.message($p) }
+    };
     (DatatypeArr, $p:ident, $cx:ident) => { $p };
     ($t:ident, $p:ident, $cx:ident) => { compile_error!(concat!("no Fortran conversion for the argument kind ", stringify!($t))) };
 }
@@ -311,9 +350,11 @@ macro_rules! f2c_late {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! f_obj {
-    // SAFETY (all): the application's Fortran handle argument.
+    // SAFETY: $o is the address of the application's Fortran handle argument.
     (Comm $o:ident) => { $crate::errors::Obj::Comm(unsafe { $crate::fortran::comm($o) }) };
+    // SAFETY: as above.
     (File $o:ident) => { $crate::errors::Obj::File(unsafe { $crate::fortran::file($o) }) };
+    // SAFETY: as above.
     (Win $o:ident) => { $crate::errors::Obj::Win(unsafe { $crate::fortran::win($o) }) };
     (World) => { $crate::errors::Obj::World };
 }
