@@ -349,6 +349,7 @@ pub mod pmpi {
         fn PMPI_File_f2c(f: c_int) -> Handle;
         fn PMPI_Request_f2c(f: c_int) -> Handle;
         fn PMPI_Message_f2c(f: c_int) -> Handle;
+        fn PMPI_Group_f2c(f: c_int) -> Handle;
         fn PMPI_Request_c2f(c: Handle) -> c_int;
         fn PMPI_Message_c2f(c: Handle) -> c_int;
     }

@@ -145,6 +145,7 @@ f2c_fns! {
     file => PMPI_File_f2c,
     request => PMPI_Request_f2c,
     message => PMPI_Message_f2c,
+    group => PMPI_Group_f2c,
 }
 
 /// A C request handle as a Fortran INTEGER.
@@ -320,6 +321,10 @@ macro_rules! f2c {
     (File, $p:ident, $cx:ident) => {
         // SAFETY: $p is the address of the application's Fortran argument of this kind.
         unsafe { $crate::fortran::file($p) }
+    };
+    (Group, $p:ident, $cx:ident) => {
+        // SAFETY: $p is the address of the application's Fortran argument of this kind.
+        unsafe { $crate::fortran::group($p) }
     };
     (Request, $p:ident, $cx:ident) => {
         // SAFETY: $p is the address of the application's Fortran argument of this kind.
