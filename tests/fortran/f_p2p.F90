@@ -1,6 +1,7 @@
 ! Point-to-point from Fortran with buffers in VE memory: blocking (Send, Ssend, Recv with a status,
 ! Sendrecv, Sendrecv_replace, a short message), nonblocking (Wait, Waitall, Test, Waitany, Waitsome,
-! Request_get_status) and persistent (Send_init/Recv_init with Start, Startall), for every placement
+! Request_get_status), matched (Mprobe/Mrecv, Improbe/Imrecv) and persistent (Send_init/Recv_init with
+! Start, Startall), for every placement
 ! of the send and receive buffers (host h, VE v), checked value by value. Ranks 0 and 1 talk; others idle.
 #include "style.h"
 program f_p2p
@@ -24,6 +25,7 @@ program f_p2p
   character :: ps, pr
   T_STATUS :: st
   T_REQ :: req, reqs(2)
+  T_MSG :: msg
   DECL_STATUSES(sts, 2)
 
   call MPI_Init(ierr)
@@ -171,6 +173,35 @@ program f_p2p
       call check(places(ip) // ' Request_get_status', rbuf, pat0)
     end if
     call MPI_Wait(req, MPI_STATUS_IGNORE, ierr)
+
+    ! ---- matched receives: Mprobe + Mrecv, Improbe + Imrecv + Wait
+    call to_ve(rbuf, [(0.0d0, i = 1, n)])
+    call MPI_Isend(sbuf, n, MPI_DOUBLE_PRECISION, peer, 55, MPI_COMM_WORLD, reqs(1), ierr)
+    call MPI_Mprobe(peer, 55, MPI_COMM_WORLD, msg, st, ierr)
+    call MPI_Mrecv(rbuf, n, MPI_DOUBLE_PRECISION, msg, st, ierr)
+    call check_int(places(ip) // ' Mrecv message null', merge(1, 0, msg == MPI_MESSAGE_NULL), 1)
+    call check_int(places(ip) // ' Mrecv tag', ST_TAG(st), 55)
+    call MPI_Wait(reqs(1), MPI_STATUS_IGNORE, ierr)
+    if (rank == 0) then
+      call check(places(ip) // ' Mrecv', rbuf, pat1)
+    else
+      call check(places(ip) // ' Mrecv', rbuf, pat0)
+    end if
+    call to_ve(rbuf, [(0.0d0, i = 1, n)])
+    call MPI_Isend(sbuf, n, MPI_DOUBLE_PRECISION, peer, 56, MPI_COMM_WORLD, reqs(1), ierr)
+    flag = .false.
+    do while (.not. flag)
+      call MPI_Improbe(peer, 56, MPI_COMM_WORLD, flag, msg, MPI_STATUS_IGNORE, ierr)
+    end do
+    call MPI_Imrecv(rbuf, n, MPI_DOUBLE_PRECISION, msg, req, ierr)
+    call MPI_Wait(req, st, ierr)
+    call MPI_Wait(reqs(1), MPI_STATUS_IGNORE, ierr)
+    call check_int(places(ip) // ' Imrecv tag', ST_TAG(st), 56)
+    if (rank == 0) then
+      call check(places(ip) // ' Imrecv', rbuf, pat1)
+    else
+      call check(places(ip) // ' Imrecv', rbuf, pat0)
+    end if
 
     ! ---- persistent: Send_init/Recv_init, started three times with new data
     call MPI_Recv_init(rbuf, n, MPI_DOUBLE_PRECISION, peer, 60, MPI_COMM_WORLD, reqs(1), ierr)

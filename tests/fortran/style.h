@@ -8,6 +8,7 @@
 #define T_OP type(MPI_Op)
 #define T_FILE type(MPI_File)
 #define T_WIN type(MPI_Win)
+#define T_MSG type(MPI_Message)
 #define DECL_STATUSES(x, n) type(MPI_Status) :: x(n)
 #define ST_SOURCE(s) s%MPI_SOURCE
 #define ST_TAG(s) s%MPI_TAG
@@ -22,6 +23,7 @@
 #define T_OP integer
 #define T_FILE integer
 #define T_WIN integer
+#define T_MSG integer
 #define DECL_STATUSES(x, n) integer :: x(MPI_STATUS_SIZE, n)
 #define ST_SOURCE(s) s(MPI_SOURCE)
 #define ST_TAG(s) s(MPI_TAG)
