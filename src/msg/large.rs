@@ -98,3 +98,61 @@ impl Narrow {
 pub mod shape {
     pub use super::super::coll::shape::*;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_fit_or_fail_with_err_count() {
+        let n = Narrow::new();
+        assert_eq!(n.count(5i64, "count").unwrap(), 5);
+        assert_eq!(n.count(c_int::MAX as i64, "count").unwrap(), c_int::MAX);
+        let e = n.count(c_int::MAX as i64 + 1, "count").unwrap_err();
+        assert_eq!(e.class, Class::Count);
+        assert!(e.msg.starts_with("count = 2147483648 does not fit in an int"), "{}", e.msg);
+    }
+
+    #[test]
+    fn arrays_are_converted_as_far_as_the_shape_says() {
+        let counts: [i64; 4] = [1, 2, 3, i64::MAX];
+        let displs: [i64; 3] = [0, 10, 20];
+        let shape = || {
+            let mut s = Shape::none();
+            s.add(counts.as_ptr(), 3);
+            s.add(displs.as_ptr(), 3);
+            Ok(s)
+        };
+        let mut n = Narrow::new();
+        // SAFETY: the arrays have at least as many elements as the shape says.
+        unsafe {
+            let c = n.array(counts.as_ptr(), "counts", &shape).unwrap();
+            let d = n.array(displs.as_ptr(), "displs", &shape).unwrap();
+            assert_eq!(std::slice::from_raw_parts(c, 3), &[1, 2, 3]);
+            assert_eq!(std::slice::from_raw_parts(d, 3), &[0, 10, 20]);
+            // an array the call does not read passes through
+            let other: [i64; 1] = [i64::MAX];
+            assert_eq!(n.array(other.as_ptr(), "other", &shape).unwrap() as usize, other.as_ptr() as usize);
+        }
+        let long = || {
+            let mut s = Shape::none();
+            s.add(counts.as_ptr(), 4);
+            Ok(s)
+        };
+        let mut n = Narrow::new();
+        // SAFETY: as above.
+        let e = unsafe { n.array(counts.as_ptr(), "counts", &long) }.unwrap_err();
+        assert!(e.msg.starts_with("counts[3] = "), "{}", e.msg);
+    }
+
+    #[test]
+    fn an_array_passed_twice_is_read_to_the_longer_length() {
+        let a: [c_int; 5] = [0; 5];
+        let mut s = Shape::none();
+        s.add(a.as_ptr(), 2);
+        s.add(a.as_ptr(), 5);
+        s.add(std::ptr::null::<c_int>(), 7);
+        assert_eq!(s.len_of(a.as_ptr()), Some(5));
+        assert_eq!(s.len_of(std::ptr::null::<c_int>()), None);
+    }
+}
