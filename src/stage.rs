@@ -20,6 +20,10 @@ use smallvec::SmallVec;
 use std::cell::Cell;
 use std::ffi::c_void;
 
+/// The overhead of one VE copy, in bytes of transfer it is worth (used to decide between copying a
+/// holey span whole or block by block).
+const PER_COPY_BYTES: usize = 16 * 1024;
+
 /// `count` elements of `dt` at byte displacement `disp` from a buffer's address.
 #[derive(Clone, Copy, Debug)]
 pub struct Seg {
@@ -201,9 +205,12 @@ impl Plan {
                     Layout::All => ve::read(s.host.as_ptr(), s.ve, s.len)?,
                     Layout::Runs(runs) => {
                         let covered: usize = runs.iter().map(|r| r.1).sum();
-                        // One copy of the whole span beats many small ones when it is mostly data;
-                        // fall back to the runs if the span crosses memory the type does not touch.
-                        if runs.len() > 1 && (covered * 2 >= s.len || runs.len() > 64) && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
+                        // One copy of the whole span beats many small ones when the holes cost less
+                        // than the per-copy overhead (a VE DMA costs about as much as 16 KiB of
+                        // transfer); fall back to the runs if the span crosses memory the type does
+                        // not touch.
+                        let whole = runs.len() > 1 && s.len <= covered.saturating_add(runs.len().saturating_mul(PER_COPY_BYTES));
+                        if whole && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
                             continue;
                         }
                         for &(o, n) in runs {
