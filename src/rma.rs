@@ -630,6 +630,29 @@ mod tests {
     }
 
     #[test]
+    fn merge_across_chunks() {
+        let n = 2 * CHUNK + 100;
+        let mut private = vec![3u8; n];
+        let mut public = private.clone();
+        let mut snap = private.clone();
+        private[CHUNK - 2..CHUNK + 2].fill(4); // a local store across a chunk boundary
+        public[2 * CHUNK - 1..2 * CHUNK + 1].fill(5); // an RMA update across the next one
+        push_with(&mut snap, public.as_mut_ptr(), |off, buf| {
+            buf.copy_from_slice(&private[off..off + buf.len()]);
+            Ok(())
+        })
+        .unwrap();
+        pull_with(&mut snap, public.as_ptr(), GAP, |off, data| {
+            private[off..off + data.len()].copy_from_slice(data);
+            Ok(())
+        })
+        .unwrap();
+        assert!(private == public && snap == public);
+        assert_eq!(&public[CHUNK - 3..CHUNK + 3], &[3, 4, 4, 4, 4, 3]);
+        assert_eq!(&private[2 * CHUNK - 2..2 * CHUNK + 2], &[3, 5, 5, 3]);
+    }
+
+    #[test]
     fn pull_keeps_unpushed_local_stores() {
         let mut private = vec![1u8; 600];
         let mut public = private.clone();
