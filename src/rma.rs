@@ -18,7 +18,8 @@
 //! the data having arrived in the origin buffer (it is what completes an MPI_Rget or
 //! MPI_Rget_accumulate request), so after MPI_Win_flush_local the host copy holds the final result
 //! and MPI no longer touches it. The request-based forms (MPI_Rput...) are tracked in
-//! [`crate::requests`] instead and stored when their request completes.
+//! [`crate::requests`] instead and stored when their request completes; one the application freed
+//! with MPI_Request_free is finished by the next synchronization call at the latest.
 //!
 //! # Windows in VE memory
 //! MPI_Win_create with a VE base creates the real window on a host *shadow* (the public copy of the
@@ -44,8 +45,9 @@
 //!
 //! # Cost on the host path
 //! Windows enter the registry only when they have a shadow or staged operations, and leave it when
-//! they have neither. Synchronization calls check [`any`] (one relaxed load) and forward at once
-//! while the registry is empty; otherwise a window not in it costs one lookup in one shard.
+//! they have neither. Synchronization calls check [`any`] and [`crate::requests::orphans`] (two
+//! relaxed loads) and forward at once while both are zero; otherwise a window not in the registry
+//! costs one lookup in one shard.
 
 use crate::abi::{Aint, Class, Handle};
 use crate::errors::{Error, Obj, Result};
@@ -391,8 +393,13 @@ pub enum Sync {
 /// # Safety
 /// `win` and the pointers in `s` are the application's arguments to `func`.
 pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce() -> c_int) -> c_int {
-    let Some(slot) = lookup(win) else { return real() };
     let _inside = Inside::enter();
+    let Some(slot) = lookup(win) else {
+        let rc = real();
+        // Request-based operations the application freed complete here at the latest.
+        crate::requests::progress_orphans(false);
+        return rc;
+    };
     let abi = abi();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
         // Before the real call: make the application's stores public.
@@ -452,6 +459,7 @@ pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce()
             }
         };
         let stored = store(plans);
+        crate::requests::progress_orphans(false);
         pre.and(post).and(stored).map(|()| 0)
     }));
     release_if_idle(win);

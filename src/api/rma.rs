@@ -121,7 +121,7 @@ intercept! {
 }
 
 /// The synchronization calls: forwarded at once while no window has a VE shadow or staged
-/// operations, else run through [`rma::sync`] on window `$w`.
+/// operations and no freed request is left to finish, else run through [`rma::sync`] on window `$w`.
 macro_rules! sync_calls {
     ($( $(#[$attr:meta])* fn $name:ident ( $($p:ident : $t:ident),* ) on $w:ident => $s:expr; )*) => {$(
         $(#[$attr])*
@@ -129,7 +129,7 @@ macro_rules! sync_calls {
         #[allow(non_snake_case)]
         pub unsafe extern "C" fn $name($($p: crate::ty!($t)),*) -> c_int {
             let Some(real) = crate::real_fn!($name($($t),*)) else { return crate::real::missing(stringify!($name)) };
-            if !rma::any() || crate::stage::reentered() {
+            if !(rma::any() || crate::requests::orphans()) || crate::stage::reentered() {
                 // SAFETY: forwarding the application's arguments unchanged.
                 return unsafe { real($($p),*) };
             }
