@@ -396,8 +396,9 @@ pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce()
     let _inside = Inside::enter();
     let Some(slot) = lookup(win) else {
         let rc = real();
-        // Request-based operations the application freed complete here at the latest.
-        crate::requests::progress_orphans(false);
+        // Request-based operations the application freed complete here at the latest. (It logs its
+        // own errors; a panic is stopped here, at the C boundary.)
+        let _ = std::panic::catch_unwind(|| crate::requests::progress_orphans(false));
         return rc;
     };
     let abi = abi();
