@@ -281,5 +281,9 @@ pub mod pmpi {
         fn PMPI_Wait(req: *mut c_void, status: *mut c_void) -> c_int;
         fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void) -> c_int;
         fn PMPI_Request_free(req: *mut c_void) -> c_int;
+        fn PMPI_Win_get_group(win: Handle, group: *mut c_void) -> c_int;
+        fn PMPI_Group_size(group: Handle, size: *mut c_int) -> c_int;
+        fn PMPI_Group_translate_ranks(g1: Handle, n: c_int, r1: *const c_int, g2: Handle, r2: *mut c_int) -> c_int;
+        fn PMPI_Group_free(group: *mut c_void) -> c_int;
     }
 }

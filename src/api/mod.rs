@@ -14,6 +14,8 @@
 //!   completion, released by MPI_Request_free;
 //! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
 //! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
+//! - `rma(Win w; target)`: one-sided operation: staged now, kept in [`crate::rma`] until the
+//!   synchronization that completes the operation, which stores the results.
 
 pub mod collective;
 pub mod completion;
@@ -21,6 +23,7 @@ pub mod datatypes;
 pub mod environment;
 pub mod process;
 pub mod pt2pt;
+pub mod rma;
 
 /// The C type of each argument kind of the table (the `int` count flavour).
 #[macro_export]
@@ -208,6 +211,35 @@ macro_rules! intercept {
         #[allow(non_snake_case, unused_variables)]
         pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
             $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), false, $why)
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // One-sided: staged now, origin buffers loaded; the staging is kept per window and target until
+    // the synchronization that completes the operation stores the results (src/rma.rs).
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            $crate::rma::issue($win, $target, stringify!($name), |plan| {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
+                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                Ok(unsafe { real($($p),*) })
+            })
         }
         $crate::intercept!($($rest)*);
     };

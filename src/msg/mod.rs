@@ -128,6 +128,8 @@ pub fn in_place(p: CBuf) -> bool {
 
 mod coll;
 mod pt2pt;
+mod rma;
 
 pub use coll::*;
 pub use pt2pt::*;
+pub use rma::*;
