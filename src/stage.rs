@@ -326,6 +326,8 @@ pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut
             // SAFETY: the VE buffers are the application's, still allocated during its call.
             unsafe { plan.store(None) }?;
         }
+        // Requests the application freed while active may have completed meanwhile.
+        crate::requests::progress_orphans(false);
         Ok(rc)
     }));
     finish(obj, func, r)

@@ -1,0 +1,41 @@
+"""Issue 4: nonblocking, persistent and matched-probe communication with VE buffers, completed in
+every form; nonblocking and persistent collectives; Request_free, Cancel, Request_get_status;
+a randomized test against a host-buffer reference; MPI_THREAD_MULTIPLE; valgrind. Under Open MPI and
+MPICH with 2, 3 and 4 ranks."""
+import filecmp
+import os
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from harness import CDIR, MPIS, MPI_IDS, build_c, have, mpirun
+
+NPS = [2, 3, 4]
+OPENMPI, MPICH = MPIS
+
+
+def build(mpi, src, name=None, extra=()):
+    """build_c, also rebuilding when nb_util.h changed (build_c only watches vetest.h)."""
+    from harness import BUILD
+    out = BUILD / mpi.name / (name or src[:-2])
+    if out.exists() and (CDIR / "nb_util.h").stat().st_mtime > out.stat().st_mtime:
+        out.unlink()
+    return build_c(mpi, src, name=name, extra=("-Wno-stringop-overflow", *extra))
+
+
+def run_ok(mpi, np, exe, *args, **kw):
+    r = mpirun(mpi, np, [exe, *args], **kw)
+    assert r.returncode == 0, r.describe()
+    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
+    assert m, "no summary line\n" + r.describe()
+    assert int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
+    return r
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", NPS)
+def test_nonblocking_and_persistent_p2p(mpi, np):
+    r = run_ok(mpi, np, build(mpi, "nb_p2p.c"))
+    if mpi is MPICH:
+        assert "Isendrecv: tested" in r.stdout, r.describe()
