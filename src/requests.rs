@@ -278,7 +278,9 @@ unsafe fn finish_entry(e: &mut Entry, status: *const c_void) -> Result<()> {
         return Ok(());
     }
     e.stored = true;
-    if !status.is_null() && !abi().is_status_ignore(status) {
+    // Only a receive's status says something (and only a receive can be cancelled): a nonblocking
+    // collective's status may be left unset by the MPI (MPICH's MPI_Request_get_status does).
+    if e.plan.receives() && !status.is_null() && !abi().is_status_ignore(status) {
         let mut cancelled = 0;
         // SAFETY: status is a status of the real MPI.
         unsafe { pmpi::PMPI_Test_cancelled(status, &mut cancelled) };

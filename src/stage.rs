@@ -75,6 +75,9 @@ pub struct Plan {
     /// The status a [`Use::Recv`] store reads in a blocking call.
     status: *mut c_void,
     own_status: StatusBuf,
+    /// A VE buffer was staged as a [`Use::Recv`]: the operation's status says what arrived (and
+    /// whether it was cancelled). Other operations' statuses (collectives) may be left unset.
+    receives: bool,
 }
 
 // SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
@@ -83,7 +86,7 @@ unsafe impl Send for Plan {}
 
 impl Plan {
     pub fn new(func: &'static str) -> Plan {
-        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new() }
+        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new(), receives: false }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -93,6 +96,11 @@ impl Plan {
     /// Whether the plan has anything to copy back at completion.
     pub fn stores(&self) -> bool {
         self.items.iter().any(|s| s.store.is_some())
+    }
+
+    /// Whether the plan stages a receive, whose status is meaningful at completion.
+    pub fn receives(&self) -> bool {
+        self.receives
     }
 
     /// Stages a buffer of one segment.
@@ -146,6 +154,7 @@ impl Plan {
         }
         let len = span.len() as usize;
         let host = PoolBuf::get(len)?;
+        self.receives |= recv;
         let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
         // A receive stores only what arrived: exact for a predefined type, and for derived types the
         // span is loaded first so that bytes which did not arrive are written back unchanged.

@@ -39,3 +39,30 @@ def test_nonblocking_and_persistent_p2p(mpi, np):
     r = run_ok(mpi, np, build(mpi, "nb_p2p.c"))
     if mpi is MPICH:
         assert "Isendrecv: tested" in r.stdout, r.describe()
+
+
+COLL_PROGS = ["coll_blocking", "intercomm"]
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", NPS)
+@pytest.mark.parametrize("prog", COLL_PROGS)
+def test_nonblocking_collectives(mpi, np, prog):
+    """The blocking collective tests, built with -DNONBLOCKING: Ibcast ... Iexscan with the same
+    cases (root-only arguments, IN_PLACE, v/w, derived types, intercommunicators)."""
+    exe = build(mpi, f"{prog}.c", name=f"{prog}_nonblocking", extra=("-DNONBLOCKING",))
+    r = run_ok(mpi, np, exe)
+    assert "(nonblocking)" in r.stdout
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", NPS)
+@pytest.mark.parametrize("prog", COLL_PROGS)
+def test_persistent_collectives(mpi, np, prog):
+    """MPI-4 persistent collectives (Bcast_init ...), where the real MPI has them (MPICH 4.0)."""
+    if mpi is OPENMPI:
+        pytest.skip("Open MPI 4.1 has no persistent collectives (the shim's MPI_Bcast_init returns "
+                    "UNAVAILABLE there: test_unavailable_functions)")
+    exe = build(mpi, f"{prog}.c", name=f"{prog}_persistent", extra=("-DPERSISTENT",))
+    r = run_ok(mpi, np, exe)
+    assert "(persistent)" in r.stdout
