@@ -66,3 +66,15 @@ def test_persistent_collectives(mpi, np, prog):
     exe = build(mpi, f"{prog}.c", name=f"{prog}_persistent", extra=("-DPERSISTENT",))
     r = run_ok(mpi, np, exe)
     assert "(persistent)" in r.stdout
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", NPS)
+def test_completion_semantics(mpi, np):
+    """One copy back per completion, Request_get_status copies once, inactive and null requests,
+    Testall, Cancel, Request_free of active requests (data in VE memory by MPI_Finalize at the
+    latest), copy-back errors with MPI_ERR_IN_STATUS, MPI-4 functions missing in the real MPI."""
+    r = run_ok(mpi, np, build(mpi, "nb_complete.c"))
+    assert r.stdout.count("after MPI_Finalize: ok") == np, r.describe()
+    if mpi is OPENMPI:
+        assert "MPI_Bcast_init: unavailable" in r.stdout, r.describe()
