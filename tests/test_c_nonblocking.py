@@ -78,3 +78,11 @@ def test_completion_semantics(mpi, np):
     assert r.stdout.count("after MPI_Finalize: ok") == np, r.describe()
     if mpi is OPENMPI:
         assert "MPI_Bcast_init: unavailable" in r.stdout, r.describe()
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", NPS)
+def test_persistent_requests_started_100_times(mpi, np):
+    r = run_ok(mpi, np, build(mpi, "nb_persist.c"))
+    if mpi is MPICH:
+        assert "persistent collectives: tested" in r.stdout, r.describe()
