@@ -86,3 +86,29 @@ def test_persistent_requests_started_100_times(mpi, np):
     r = run_ok(mpi, np, build(mpi, "nb_persist.c"))
     if mpi is MPICH:
         assert "persistent collectives: tested" in r.stdout, r.describe()
+
+
+def first_difference(a, b):
+    x, y = a.read_bytes(), b.read_bytes()
+    if len(x) != len(y):
+        return f"sizes differ: {len(x)} and {len(y)} bytes"
+    i = next((i for i in range(len(x)) if x[i] != y[i]), None)
+    return None if i is None else f"first difference at byte {i}: {x[i]:#04x} vs {y[i]:#04x}"
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np,seed", [(2, 11), (3, 12), (4, 13), (3, 2024)])
+def test_randomized_against_host_reference(mpi, np, seed, tmp_path):
+    """Random mixes of nonblocking operations, posted in random order and completed by random
+    completion calls: VE and mixed placements must give byte for byte the results of host buffers."""
+    exe = build(mpi, "nb_random.c")
+    for placement in "hvm":
+        # the reference runs on the plain MPI, without libmpive
+        r = run_ok(mpi, np, exe, str(seed), placement, tmp_path / placement, preload=placement != "h")
+        assert f"placement {placement}" in r.stdout
+    for placement in "vm":
+        for rank in range(np):
+            ref, got = tmp_path / f"h.{rank}", tmp_path / f"{placement}.{rank}"
+            assert ref.stat().st_size > 0
+            diff = first_difference(ref, got)
+            assert diff is None, f"rank {rank}, placement {placement} vs host: {diff}"
