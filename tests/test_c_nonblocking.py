@@ -112,3 +112,16 @@ def test_randomized_against_host_reference(mpi, np, seed, tmp_path):
             assert ref.stat().st_size > 0
             diff = first_difference(ref, got)
             assert diff is None, f"rank {rank}, placement {placement} vs host: {diff}"
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3])
+def test_thread_multiple(mpi, np):
+    """4 threads per rank exchanging VE buffers; every staging buffer back after MPI_Finalize."""
+    r = mpirun(mpi, np, [build(mpi, "nb_threads.c")])
+    if "MPI_THREAD_MULTIPLE not provided" in r.stdout:
+        pytest.skip(f"{mpi} does not provide MPI_THREAD_MULTIPLE")
+    assert r.returncode == 0, r.describe()
+    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
+    assert r.stdout.count("after MPI_Finalize: ok") == np, r.describe()
