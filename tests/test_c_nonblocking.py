@@ -125,3 +125,44 @@ def test_thread_multiple(mpi, np):
     m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
     assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
     assert r.stdout.count("after MPI_Finalize: ok") == np, r.describe()
+
+
+@pytest.mark.skipif(not have("valgrind"), reason="valgrind is not installed")
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_valgrind_memcheck(mpi, tmp_path):
+    """nb_p2p under memcheck with the shim preloaded: no memory error with a libmpive frame in its
+    stack. The MPI libraries have errors and leaks of their own; only libmpive's frames are judged,
+    and leaks (global tables live until exit) are not."""
+    exe = build(mpi, "nb_p2p.c")
+    r = run_ok(mpi, 2, "valgrind", "--tool=memcheck", "--leak-check=no", "--xml=yes",
+               f"--xml-file={tmp_path}/vg.%p.xml", "--child-silent-after-fork=yes", exe, timeout=600)
+    files = list(tmp_path.glob("vg.*.xml"))
+    assert len(files) == 2, r.describe()
+    bad = [b for f in files for b in libmpive_errors(f.read_text())]
+    assert not bad, "memcheck errors in libmpive frames:\n" + "\n".join(bad)
+
+
+def libmpive_errors(xml):
+    """The memcheck errors (not leaks) of a valgrind XML report that have a libmpive frame."""
+    bad = []
+    for e in ET.fromstring(xml).iter("error"):
+        kind = e.findtext("kind") or ""
+        if kind.startswith("Leak_"):
+            continue
+        frames = [(fr.findtext("fn") or "?", fr.findtext("obj") or "?") for fr in e.iter("frame")]
+        if any("libmpive" in obj for _, obj in frames):
+            bad.append(f"{kind}: {e.findtext('what') or e.findtext('xwhat/text')}\n    "
+                       + "\n    ".join(f"{fn} ({obj})" for fn, obj in frames[:12]))
+    return bad
+
+
+def test_valgrind_report_parser():
+    frame = "<frame><fn>{}</fn><obj>{}</obj></frame>"
+    err = "<error><kind>{}</kind><what>w</what><stack>{}</stack></error>"
+    xml = "<valgrindoutput>" + "".join([
+        err.format("InvalidRead", frame.format("store", "/x/libmpive.so") + frame.format("main", "/x/prog")),
+        err.format("InvalidWrite", frame.format("memcpy", "/x/libmpich.so.12")),
+        err.format("Leak_PossiblyLost", frame.format("malloc", "/x/libmpive.so")),
+    ]) + "</valgrindoutput>"
+    bad = libmpive_errors(xml)
+    assert len(bad) == 1 and bad[0].startswith("InvalidRead"), bad
