@@ -15,6 +15,8 @@
  *  - a copy back that fails (the VE buffer was freed too early) is reported through the
  *    communicator's error handler: MPI_Wait returns the error, MPI_Waitall MPI_ERR_IN_STATUS with the
  *    error in the failed request's status and MPI_SUCCESS in the others;
+ *  - a VE receive the real MPI fails (truncation): MPI_ERR_IN_STATUS, nothing copied, staging released;
+ *  - generalized requests are forwarded untouched, also in one array with VE requests;
  *  - MPI-4 functions the real MPI lacks (Open MPI 4.1) return an error, without touching anything.
  * (MPICH 4.0.2 prints "yaksa: 1 leaked handle pool objects" at exit: its own leak for a cancelled
  * persistent receive of a derived datatype, host buffers too.)
@@ -499,6 +501,89 @@ static void test_copy_back_errors(void) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
 }
 
+/* A VE receive that the real MPI completes with an error (truncation): MPI_ERR_IN_STATUS with the
+ * MPI's error in its status, nothing copied back, its staging released. The other VE receive of the
+ * array completes (Open MPI) or is reported MPI_ERR_PENDING (MPICH stops at the first error) and
+ * then stays pending, to be completed by a later call. */
+static void test_mpi_errors(void) {
+    int p = partner();
+    if (p == MPI_PROC_NULL) return;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (vt_rank < p) {
+        int v[100];
+        for (int i = 0; i < 100; i++) v[i] = i * 5;
+        MPI_Send(v, 100, MPI_INT, p, 70, MPI_COMM_WORLD);
+        MPI_Send(v, 16, MPI_INT, p, 71, MPI_COMM_WORLD);
+    } else {
+        void *r = vt_make('v', 400, 0), *r2 = vt_make('v', 64, 0);
+        unsigned char e[400];
+        int v[16];
+        MPI_Request q[2];
+        MPI_Status st[2];
+        int rc, cls = -1;
+        mpive_stats_t a = nb_stats();
+        MPI_Irecv(r, 10, MPI_INT, p, 70, MPI_COMM_WORLD, &q[0]); /* too small */
+        MPI_Irecv(r2, 16, MPI_INT, p, 71, MPI_COMM_WORLD, &q[1]);
+        rc = MPI_Waitall(2, q, st);
+        MPI_Error_class(st[0].MPI_ERROR, &cls);
+        VT_ASSERT(rc == MPI_ERR_IN_STATUS && cls == MPI_ERR_TRUNCATE &&
+                      (st[1].MPI_ERROR == MPI_SUCCESS || st[1].MPI_ERROR == MPI_ERR_PENDING),
+                  "truncated VE receive: Waitall returned %d, status errors %d (class %d) and %d", rc, st[0].MPI_ERROR, cls,
+                  st[1].MPI_ERROR);
+        if (st[1].MPI_ERROR == MPI_ERR_PENDING) {
+            VT_ASSERT(q[1] != MPI_REQUEST_NULL, "a request reported MPI_ERR_PENDING was freed");
+            MPI_Wait(&q[1], MPI_STATUS_IGNORE);
+        }
+        mpive_stats_t b = nb_stats();
+        VT_ASSERT(!nb_have_shim() || (b.pending_requests == a.pending_requests && b.live_buffers == a.live_buffers),
+                  "truncated VE receive: its staging was not released");
+        memset(e, VT_MARK, sizeof e);
+        vt_check("truncated VE receive: nothing copied back", r, e, 400);
+        for (int i = 0; i < 16; i++) v[i] = i * 5;
+        vt_check("the other VE receive of the array", r2, (unsigned char *)v, 64);
+        vt_free(r);
+        vt_free(r2);
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+}
+
+/* Generalized requests are forwarded untouched, also next to VE requests in one array. */
+static int greq_query(void *extra, MPI_Status *st) {
+    MPI_Status_set_elements(st, MPI_BYTE, 7);
+    MPI_Status_set_cancelled(st, 0);
+    st->MPI_SOURCE = MPI_UNDEFINED;
+    st->MPI_TAG = *(int *)extra;
+    return MPI_SUCCESS;
+}
+static int greq_free(void *extra) {
+    (void)extra;
+    return MPI_SUCCESS;
+}
+static int greq_cancel(void *extra, int complete) {
+    (void)extra;
+    (void)complete;
+    return MPI_SUCCESS;
+}
+
+static void test_grequest(void) {
+    int tag = 4321, count = -1;
+    MPI_Request q[2];
+    MPI_Status st[2];
+    void *r = vt_make('v', 64, 0);
+    int v[16];
+    for (int i = 0; i < 16; i++) v[i] = 3 * i + 1;
+    MPI_Irecv(r, 16, MPI_INT, vt_rank, 80, MPI_COMM_WORLD, &q[0]);
+    MPI_Grequest_start(greq_query, greq_free, greq_cancel, &tag, &q[1]);
+    MPI_Grequest_complete(q[1]);
+    MPI_Send(v, 16, MPI_INT, vt_rank, 80, MPI_COMM_WORLD);
+    MPI_Waitall(2, q, st);
+    MPI_Get_count(&st[1], MPI_BYTE, &count);
+    VT_ASSERT(q[1] == MPI_REQUEST_NULL && st[1].MPI_TAG == tag && count == 7, "generalized request: tag %d count %d", st[1].MPI_TAG,
+              count);
+    vt_check("VE receive completed with a generalized request", r, (unsigned char *)v, 64);
+    vt_free(r);
+}
+
 /* MPI-4 functions that Open MPI 4.1 lacks: the shim exports them and returns an error code. */
 static void test_unavailable(void) {
 #if MPI_VERSION < 4
@@ -526,6 +611,8 @@ int main(int argc, char **argv) {
     test_testall_partial();
     test_cancel();
     test_copy_back_errors();
+    test_mpi_errors();
+    test_grequest();
     test_unavailable();
     test_request_free();
     nb_pad_free();
