@@ -62,7 +62,7 @@ def test_persistent_collectives(mpi, np, prog):
     """MPI-4 persistent collectives (Bcast_init ...), where the real MPI has them (MPICH 4.0)."""
     if mpi is OPENMPI:
         pytest.skip("Open MPI 4.1 has no persistent collectives (the shim's MPI_Bcast_init returns "
-                    "UNAVAILABLE there: test_unavailable_functions)")
+                    "UNAVAILABLE there, checked by test_completion_semantics)")
     exe = build(mpi, f"{prog}.c", name=f"{prog}_persistent", extra=("-DPERSISTENT",))
     r = run_ok(mpi, np, exe)
     assert "(persistent)" in r.stdout
