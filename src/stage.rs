@@ -79,6 +79,9 @@ pub struct Plan {
     /// The status a [`Use::Recv`] store reads in a blocking call.
     status: *mut c_void,
     own_status: StatusBuf,
+    /// A VE buffer was staged as a [`Use::Recv`]: the operation's status says what arrived (and
+    /// whether it was cancelled). Other operations' statuses (collectives) may be left unset.
+    receives: bool,
 }
 
 // SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
@@ -87,7 +90,7 @@ unsafe impl Send for Plan {}
 
 impl Plan {
     pub fn new(func: &'static str) -> Plan {
-        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new() }
+        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new(), receives: false }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,6 +100,11 @@ impl Plan {
     /// Whether the plan has anything to copy back at completion.
     pub fn stores(&self) -> bool {
         self.items.iter().any(|s| s.store.is_some())
+    }
+
+    /// Whether the plan stages a receive, whose status is meaningful at completion.
+    pub fn receives(&self) -> bool {
+        self.receives
     }
 
     /// Stages a buffer of one segment.
@@ -150,6 +158,7 @@ impl Plan {
         }
         let len = span.len() as usize;
         let host = PoolBuf::get(len)?;
+        self.receives |= recv;
         let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
         // A receive stores only what arrived: exact for a predefined type, and for derived types the
         // span is loaded first so that bytes which did not arrive are written back unchanged.
@@ -333,6 +342,8 @@ pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut
             // SAFETY: the VE buffers are the application's, still allocated during its call.
             unsafe { plan.store(None) }?;
         }
+        // Requests the application freed while active may have completed meanwhile.
+        crate::requests::progress_orphans(false);
         Ok(rc)
     }));
     finish(obj, func, r)

@@ -10,7 +10,7 @@
 //! - `blocking(Obj o)`: staged, copied back before returning;
 //! - `nonblocking(Obj o, request)`: staged, tracked in [`crate::requests`] under the request the real
 //!   call returns, copied back by the completion call that observes it complete;
-//! - `persistent(Obj o, request)`: staged once, loaded again at every MPI_Start, copied back at every
+//! - `persistent(Obj o, request)`: staged and loaded once, loaded again at every MPI_Start, copied back at every
 //!   completion, released by MPI_Request_free;
 //! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
 //! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
@@ -169,6 +169,10 @@ macro_rules! intercept {
             let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                 // SAFETY: the arguments are the application's, as the message form expects.
                 let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // Loaded at init too: MPICH 4.0's persistent Gather and Allgather read the send
+                // buffer when the request is created, so host and VE buffers behave alike.
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
                 // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
                 Ok(unsafe { real($($p),*) })
             };
