@@ -213,20 +213,20 @@ pub unsafe extern "C" fn MPI_Test(request: Req, flag: *mut c_int, status: St) ->
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Waitany(count: c_int, array: Req, index: *mut c_int, status: St) -> c_int {
+pub unsafe extern "C" fn MPI_Waitany(count: c_int, array_of_requests: Req, index: *mut c_int, status: St) -> c_int {
     let real = real!(MPI_Waitany(Int, RequestOut, IntOut, Status));
     if !requests::any() || crate::stage::reentered() || index.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, index, status) };
+        return unsafe { real(count, array_of_requests, index, status) };
     }
     completion("MPI_Waitany", || unsafe {
-        let mut claims = claim_in(array, count);
+        let mut claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
-            return real(count, array, index, status);
+            return real(count, array_of_requests, index, status);
         }
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
-        let rc = real(count, array, index, st);
+        let rc = real(count, array_of_requests, index, st);
         let i = *index;
         match (i >= 0).then(|| take_at(&mut claims, i as usize)).flatten() {
             Some(c) if rc != 0 => {
@@ -241,20 +241,20 @@ pub unsafe extern "C" fn MPI_Waitany(count: c_int, array: Req, index: *mut c_int
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Testany(count: c_int, array: Req, index: *mut c_int, flag: *mut c_int, status: St) -> c_int {
+pub unsafe extern "C" fn MPI_Testany(count: c_int, array_of_requests: Req, index: *mut c_int, flag: *mut c_int, status: St) -> c_int {
     let real = real!(MPI_Testany(Int, RequestOut, IntOut, IntOut, Status));
     if !requests::any() || crate::stage::reentered() || index.is_null() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, index, flag, status) };
+        return unsafe { real(count, array_of_requests, index, flag, status) };
     }
     completion("MPI_Testany", || unsafe {
-        let mut claims = claim_in(array, count);
+        let mut claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
-            return real(count, array, index, flag, status);
+            return real(count, array_of_requests, index, flag, status);
         }
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
-        let rc = real(count, array, index, flag, st);
+        let rc = real(count, array_of_requests, index, flag, st);
         let i = *index;
         match (i >= 0).then(|| take_at(&mut claims, i as usize)).flatten() {
             Some(c) if rc != 0 => {
@@ -269,48 +269,48 @@ pub unsafe extern "C" fn MPI_Testany(count: c_int, array: Req, index: *mut c_int
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Waitall(count: c_int, array: Req, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Waitall(count: c_int, array_of_requests: Req, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Waitall(Int, RequestOut, Status));
     if !requests::any() || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, statuses) };
+        return unsafe { real(count, array_of_requests, array_of_statuses) };
     }
     completion("MPI_Waitall", || unsafe {
-        let claims = claim_in(array, count);
+        let claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
-            return real(count, array, statuses);
+            return real(count, array_of_requests, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, count, &mut own);
-        let rc = real(count, array, sts);
+        let sts = statuses_or_own(array_of_statuses, count, &mut own);
+        let rc = real(count, array_of_requests, sts);
         if rc != 0 && rc != abi().class(Class::InStatus) {
             return rc; // which requests completed is unknown: keep their staging
         }
-        finish_array("MPI_Waitall", rc, statuses, sts, count as usize, claims.into_iter().map(|(i, c)| (c, i)))
+        finish_array("MPI_Waitall", rc, array_of_statuses, sts, count as usize, claims.into_iter().map(|(i, c)| (c, i)))
     })
 }
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Testall(count: c_int, array: Req, flag: *mut c_int, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Testall(count: c_int, array_of_requests: Req, flag: *mut c_int, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Testall(Int, RequestOut, IntOut, Status));
     if !requests::any() || crate::stage::reentered() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, flag, statuses) };
+        return unsafe { real(count, array_of_requests, flag, array_of_statuses) };
     }
     completion("MPI_Testall", || unsafe {
-        let claims = claim_in(array, count);
+        let claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
-            return real(count, array, flag, statuses);
+            return real(count, array_of_requests, flag, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, count, &mut own);
-        let rc = real(count, array, flag, sts);
+        let sts = statuses_or_own(array_of_statuses, count, &mut own);
+        let rc = real(count, array_of_requests, flag, sts);
         let in_status = abi().class(Class::InStatus);
         if (rc != 0 && rc != in_status) || (rc == 0 && *flag == 0) {
             return rc; // nothing completed (or unknown): the claims go back
         }
-        finish_array("MPI_Testall", rc, statuses, sts, count as usize, claims.into_iter().map(|(i, c)| (c, i)))
+        finish_array("MPI_Testall", rc, array_of_statuses, sts, count as usize, claims.into_iter().map(|(i, c)| (c, i)))
     })
 }
 
@@ -340,47 +340,47 @@ unsafe fn finish_some(func: &'static str, rc: c_int, mut claims: Claims, outcoun
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array: Req, outcount: *mut c_int, indices: *mut c_int, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Waitsome(Int, RequestOut, IntOut, IntOut, Status));
     if !requests::any() || crate::stage::reentered() || outcount.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(incount, array, outcount, indices, statuses) };
+        return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
     }
     completion("MPI_Waitsome", || unsafe {
-        let claims = claim_in(array, incount);
+        let claims = claim_in(array_of_requests, incount);
         if claims.is_empty() {
-            return real(incount, array, outcount, indices, statuses);
+            return real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, incount, &mut own);
-        let rc = real(incount, array, outcount, indices, sts);
+        let sts = statuses_or_own(array_of_statuses, incount, &mut own);
+        let rc = real(incount, array_of_requests, outcount, array_of_indices, sts);
         if rc != 0 && rc != abi().class(Class::InStatus) {
             return rc;
         }
-        finish_some("MPI_Waitsome", rc, claims, outcount, indices, statuses, sts)
+        finish_some("MPI_Waitsome", rc, claims, outcount, array_of_indices, array_of_statuses, sts)
     })
 }
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array: Req, outcount: *mut c_int, indices: *mut c_int, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Testsome(Int, RequestOut, IntOut, IntOut, Status));
     if !requests::any() || crate::stage::reentered() || outcount.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(incount, array, outcount, indices, statuses) };
+        return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
     }
     completion("MPI_Testsome", || unsafe {
-        let claims = claim_in(array, incount);
+        let claims = claim_in(array_of_requests, incount);
         if claims.is_empty() {
-            return real(incount, array, outcount, indices, statuses);
+            return real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, incount, &mut own);
-        let rc = real(incount, array, outcount, indices, sts);
+        let sts = statuses_or_own(array_of_statuses, incount, &mut own);
+        let rc = real(incount, array_of_requests, outcount, array_of_indices, sts);
         if rc != 0 && rc != abi().class(Class::InStatus) {
             return rc;
         }
-        finish_some("MPI_Testsome", rc, claims, outcount, indices, statuses, sts)
+        finish_some("MPI_Testsome", rc, claims, outcount, array_of_indices, array_of_statuses, sts)
     })
 }
 
@@ -453,15 +453,15 @@ pub unsafe extern "C" fn MPI_Start(request: Req) -> c_int {
 
 /// §3.9
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Startall(count: c_int, array: Req) -> c_int {
+pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: Req) -> c_int {
     let real = real!(MPI_Startall(Int, RequestOut));
     if !requests::any() || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array) };
+        return unsafe { real(count, array_of_requests) };
     }
     guarded("MPI_Startall", || unsafe {
         requests::progress_orphans(false);
-        let mut claims = claim_in(array, count);
+        let mut claims = claim_in(array_of_requests, count);
         for k in 0..claims.len() {
             let rc = claims[k].1.start("MPI_Startall");
             if rc != 0 {
@@ -472,7 +472,7 @@ pub unsafe extern "C" fn MPI_Startall(count: c_int, array: Req) -> c_int {
                 return rc;
             }
         }
-        let rc = real(count, array);
+        let rc = real(count, array_of_requests);
         if rc != 0 {
             for (_, c) in claims.iter_mut() {
                 c.deactivate();
