@@ -275,5 +275,10 @@ pub mod pmpi {
         fn PMPI_Wait(req: *mut c_void, status: *mut c_void) -> c_int;
         fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void) -> c_int;
         fn PMPI_Request_free(req: *mut c_void) -> c_int;
+        // Neighbor collectives (which receive blocks come from MPI_PROC_NULL) and packing.
+        fn PMPI_Cart_shift(comm: Handle, direction: c_int, disp: c_int, source: *mut c_int, dest: *mut c_int) -> c_int;
+        fn PMPI_Dist_graph_neighbors(comm: Handle, maxin: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxout: c_int,
+                                     destinations: *mut c_int, destweights: *mut c_int) -> c_int;
+        fn PMPI_Pack_size(incount: c_int, dt: Handle, comm: Handle, size: *mut c_int) -> c_int;
     }
 }

@@ -127,7 +127,13 @@ pub fn in_place(p: CBuf) -> bool {
 }
 
 mod coll;
+mod io;
+mod pack;
 mod pt2pt;
+mod topo;
 
 pub use coll::*;
+pub use io::*;
+pub use pack::*;
 pub use pt2pt::*;
+pub use topo::*;
