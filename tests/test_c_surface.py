@@ -21,3 +21,9 @@ def run_ok(mpi, np, exe, *args, **kw):
 @pytest.mark.parametrize("np", [2, 3, 4])
 def test_neighbor_collectives(mpi, np):
     run_ok(mpi, np, build_c(mpi, "neighbor.c"))
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3])
+def test_pack_unpack(mpi, np):
+    run_ok(mpi, np, build_c(mpi, "pack.c"))

@@ -2,8 +2,9 @@
 //!
 //! The packed buffer is a run of bytes addressed by `position`, whose meaning does not change: the real
 //! call gets a host address for which `host + *position` is the staged copy of `buf + *position`.
-//! MPI_Pack writes `outbuf[*position .. new position)` and the shim copies back exactly those bytes;
-//! MPI_Unpack reads `inbuf` from `*position` on, at most the packed size of its `(outcount, datatype)`.
+//! MPI_Pack writes `outbuf[*position .. new position)` and the shim copies back exactly those bytes
+//! (never past `outsize`); MPI_Unpack reads `inbuf` from `*position` on, at most the packed size of its
+//! `(outcount, datatype)` and never past `insize`.
 
 use super::{Buf, CBuf, CountT};
 use crate::abi::{Class, Handle};
@@ -12,9 +13,11 @@ use crate::real::{abi, pmpi};
 use crate::stage::{Plan, Seg, Use};
 use std::ffi::c_int;
 
-/// The bytes of a packed buffer that a call may touch: from `*position` to the end of the buffer
-/// (`size`), but no more than MPI_Pack_size of `(count, dt)`.
-unsafe fn packed_part(size: c_int, position: *const c_int, count: i64, dt: Handle, comm: Handle) -> Result<Seg> {
+/// The bytes of a packed buffer that a call may touch, from `*position` on: `(span, room)`, where
+/// `span` is MPI_Pack_size of `(count, dt)` (what the real call may touch: MPICH 4.0 does not check
+/// `outsize`/`insize` against it, so the staging buffer must hold it all) and `room` the part inside
+/// the application's buffer (up to `size`), the only part copied from or to VE memory.
+unsafe fn packed_part(size: c_int, position: *const c_int, count: i64, dt: Handle, comm: Handle) -> Result<([Seg; 1], [Seg; 1])> {
     if position.is_null() {
         return Err(Error::new(Class::Arg, "NULL position"));
     }
@@ -30,7 +33,9 @@ unsafe fn packed_part(size: c_int, position: *const c_int, count: i64, dt: Handl
     if rc != 0 {
         return Err(Error::new(Class::Type, format!("cannot compute the packed size of {count} elements of {dt:#x} (MPI_Pack_size returned {rc})")));
     }
-    Ok(Seg { disp: pos as i64, count: (size - pos).min(bound.max(0)) as i64, dt: abi().h.byte })
+    let byte = abi().h.byte;
+    let bound = bound.max(0) as i64;
+    Ok(([Seg { disp: pos as i64, count: bound, dt: byte }], [Seg { disp: pos as i64, count: bound.min((size - pos) as i64), dt: byte }]))
 }
 
 /// MPI_Pack.
@@ -51,8 +56,8 @@ pub unsafe fn pack<C: CountT>(
         if !crate::ve::is_ve(outbuf) {
             return Ok((i, outbuf));
         }
-        let part = [packed_part(outsize, position, incount.get(), dt, comm)?];
-        let o = plan.stage_with(outbuf, &part, &[], &part, false)?;
+        let (span, room) = packed_part(outsize, position, incount.get(), dt, comm)?;
+        let o = plan.stage_with(outbuf, &span, &[], &room, false)?;
         plan.store_upto(outbuf, position);
         Ok((i, o))
     }
@@ -73,8 +78,8 @@ pub unsafe fn unpack<C: CountT>(
     // SAFETY: forwarded contract.
     unsafe {
         let i = if crate::ve::is_ve(inbuf) {
-            let part = [packed_part(insize, position, outcount.get(), dt, comm)?];
-            plan.stage(inbuf, &part, Use::In)?
+            let (span, room) = packed_part(insize, position, outcount.get(), dt, comm)?;
+            plan.stage_with(inbuf, &span, &room, &[], false)?
         } else {
             inbuf as Buf
         };
