@@ -20,6 +20,10 @@ use smallvec::SmallVec;
 use std::cell::Cell;
 use std::ffi::c_void;
 
+/// The overhead of one VE copy, in bytes of transfer it is worth (used to decide between copying a
+/// holey span whole or block by block).
+const PER_COPY_BYTES: usize = 16 * 1024;
+
 /// `count` elements of `dt` at byte displacement `disp` from a buffer's address.
 #[derive(Clone, Copy, Debug)]
 pub struct Seg {
@@ -78,6 +82,9 @@ pub struct Plan {
     /// The status a [`Use::Recv`] store reads in a blocking call.
     status: *mut c_void,
     own_status: StatusBuf,
+    /// A VE buffer was staged as a [`Use::Recv`]: the operation's status says what arrived (and
+    /// whether it was cancelled). Other operations' statuses (collectives) may be left unset.
+    receives: bool,
 }
 
 // SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
@@ -86,7 +93,7 @@ unsafe impl Send for Plan {}
 
 impl Plan {
     pub fn new(func: &'static str) -> Plan {
-        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new() }
+        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new(), receives: false }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -96,6 +103,11 @@ impl Plan {
     /// Whether the plan has anything to copy back at completion.
     pub fn stores(&self) -> bool {
         self.items.iter().any(|s| s.store.is_some())
+    }
+
+    /// Whether the plan stages a receive, whose status is meaningful at completion.
+    pub fn receives(&self) -> bool {
+        self.receives
     }
 
     /// Stages a buffer of one segment.
@@ -149,6 +161,7 @@ impl Plan {
         }
         let len = span.len() as usize;
         let host = PoolBuf::get(len)?;
+        self.receives |= recv;
         let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
         // A receive stores only what arrived: exact for a predefined type, and for derived types the
         // span is loaded first so that bytes which did not arrive are written back unchanged.
@@ -219,9 +232,12 @@ impl Plan {
                     Layout::All => ve::read(s.host.as_ptr(), s.ve, s.len)?,
                     Layout::Runs(runs) => {
                         let covered: usize = runs.iter().map(|r| r.1).sum();
-                        // One copy of the whole span beats many small ones when it is mostly data;
-                        // fall back to the runs if the span crosses memory the type does not touch.
-                        if runs.len() > 1 && (covered * 2 >= s.len || runs.len() > 64) && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
+                        // One copy of the whole span beats many small ones when the holes cost less
+                        // than the per-copy overhead (a VE DMA costs about as much as 16 KiB of
+                        // transfer); fall back to the runs if the span crosses memory the type does
+                        // not touch.
+                        let whole = runs.len() > 1 && s.len <= covered.saturating_add(runs.len().saturating_mul(PER_COPY_BYTES));
+                        if whole && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
                             continue;
                         }
                         for &(o, n) in runs {
@@ -354,6 +370,8 @@ pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut
             // SAFETY: the VE buffers are the application's, still allocated during its call.
             unsafe { plan.store(None) }?;
         }
+        // Requests the application freed while active may have completed meanwhile.
+        crate::requests::progress_orphans(false);
         Ok(rc)
     }));
     finish(obj, func, r)

@@ -10,12 +10,14 @@
 //! - `blocking(Obj o)`: staged, copied back before returning;
 //! - `nonblocking(Obj o, request)`: staged, tracked in [`crate::requests`] under the request the real
 //!   call returns, copied back by the completion call that observes it complete;
-//! - `persistent(Obj o, request)`: staged once, loaded again at every MPI_Start, copied back at every
+//! - `persistent(Obj o, request)`: staged and loaded once, loaded again at every MPI_Start, copied back at every
 //!   completion, released by MPI_Request_free;
 //! - `split_begin(File f)`, `split_end(File f) ... status(s)`: the two parts of an MPI-IO split
 //!   collective; the staging made at begin is kept per file handle and copied back at end;
 //! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
 //! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
+//! - `rma(Win w; target)`: one-sided operation: staged now, kept in [`crate::rma`] until the
+//!   synchronization that completes the operation, which stores the results.
 
 pub mod collective;
 pub mod completion;
@@ -24,6 +26,7 @@ pub mod environment;
 pub mod io;
 pub mod process;
 pub mod pt2pt;
+pub mod rma;
 pub mod topology;
 
 /// The C type of each argument kind of the table (the `int` count flavour).
@@ -49,6 +52,8 @@ macro_rules! ty {
     (Status) => { *mut std::ffi::c_void };
     (RequestOut) => { *mut std::ffi::c_void };
     (Request) => { $crate::abi::Handle };
+    (Handle) => { $crate::abi::Handle };
+    (MpiCount) => { $crate::abi::Count };
     (HandleOut) => { *mut std::ffi::c_void };
     (IntOut) => { *mut std::ffi::c_int };
     (AintOut) => { *mut $crate::abi::Aint };
@@ -168,6 +173,10 @@ macro_rules! intercept {
             let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                 // SAFETY: the arguments are the application's, as the message form expects.
                 let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // Loaded at init too: MPICH 4.0's persistent Gather and Allgather read the send
+                // buffer when the request is created, so host and VE buffers behave alike.
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
                 // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
                 Ok(unsafe { real($($p),*) })
             };
@@ -270,6 +279,35 @@ macro_rules! intercept {
         #[allow(non_snake_case, unused_variables)]
         pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
             $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), false, $why)
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // One-sided: staged now, origin buffers loaded; the staging is kept per window and target until
+    // the synchronization that completes the operation stores the results (src/rma.rs).
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            $crate::rma::issue($win, $target, stringify!($name), |plan| {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
+                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                Ok(unsafe { real($($p),*) })
+            })
         }
         $crate::intercept!($($rest)*);
     };

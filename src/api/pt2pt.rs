@@ -3,6 +3,7 @@
 use crate::intercept;
 
 const BUFFERED: &str = "buffered mode is refused, as in mpi4py-ve; use MPI_Send, MPI_Isend or MPI_Send_init";
+const PARTITIONED: &str = "partitioned communication is not offered (as in mpi4py-ve); use MPI_Send_init/MPI_Recv_init";
 
 intercept! {
     /// §3.2.1 Blocking send.
@@ -92,4 +93,20 @@ intercept! {
     /// §3.6 Buffer allocation.
     fn MPI_Buffer_attach(buffer: Buf, size: Int)
         refuse_ve(World) ve(buffer) because BUFFERED;
+
+    /// §3.6 Buffer allocation on a communicator or session (MPI-4.1).
+    fn MPI_Comm_attach_buffer(comm: Comm, buffer: Buf, size: Int)
+        refuse_ve(Comm comm) ve(buffer) because BUFFERED;
+
+    fn MPI_Session_attach_buffer(session: Handle, buffer: Buf, size: Int)
+        refuse_ve(World) ve(buffer) because BUFFERED;
+
+    /// Chapter 4: partitioned point-to-point communication.
+    fn MPI_Psend_init(buf: CBuf, partitions: Int, count: MpiCount, datatype: Datatype, dest: Int, tag: Int, comm: Comm,
+                      info: Info, request: RequestOut)
+        refuse_ve(Comm comm) ve(buf) because PARTITIONED;
+
+    fn MPI_Precv_init(buf: Buf, partitions: Int, count: MpiCount, datatype: Datatype, source: Int, tag: Int, comm: Comm,
+                      info: Info, request: RequestOut)
+        refuse_ve(Comm comm) ve(buf) because PARTITIONED;
 }
