@@ -285,5 +285,10 @@ pub mod pmpi {
         fn PMPI_Group_size(group: Handle, size: *mut c_int) -> c_int;
         fn PMPI_Group_translate_ranks(g1: Handle, n: c_int, r1: *const c_int, g2: Handle, r2: *mut c_int) -> c_int;
         fn PMPI_Group_free(group: *mut c_void) -> c_int;
+        // Neighbor collectives (which receive blocks come from MPI_PROC_NULL) and packing.
+        fn PMPI_Cart_shift(comm: Handle, direction: c_int, disp: c_int, source: *mut c_int, dest: *mut c_int) -> c_int;
+        fn PMPI_Dist_graph_neighbors(comm: Handle, maxin: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxout: c_int,
+                                     destinations: *mut c_int, destweights: *mut c_int) -> c_int;
+        fn PMPI_Pack_size(incount: c_int, dt: Handle, comm: Handle, size: *mut c_int) -> c_int;
     }
 }

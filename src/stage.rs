@@ -57,6 +57,9 @@ pub struct Staged {
     store: Option<Layout>,
     /// Store at most as many bytes as the status says arrived (receive of a predefined type).
     limit: bool,
+    /// Store only the bytes before the position the real call left in `*.0` (an `int` offset from
+    /// the buffer address; `.1` is the span's offset from it): MPI_Pack's output.
+    upto: Option<(*const std::ffi::c_int, i64)>,
 }
 
 /// How a call uses a buffer argument.
@@ -187,8 +190,23 @@ impl Plan {
             load: load_layout,
             store: store_layout,
             limit,
+            upto: None,
         });
         Ok(host_for_buf)
+    }
+
+    /// Makes the store of the item just staged for `buf` stop at the position the real call writes
+    /// to `*end` (bytes from `buf`), e.g. MPI_Pack's updated `position`. Nothing for a host `buf`.
+    ///
+    /// # Safety
+    /// `end` stays valid until the plan stores (blocking calls only).
+    pub unsafe fn store_upto(&mut self, buf: *const c_void, end: *const std::ffi::c_int) {
+        if !ve::is_ve(buf) {
+            return;
+        }
+        if let Some(s) = self.items.last_mut() {
+            s.upto = Some((end, s.ve as i64 - buf as usize as i64));
+        }
     }
 
     /// Points a blocking receive's status at `status`, or at the plan's own when it is
@@ -249,17 +267,27 @@ impl Plan {
                 match l {
                     Layout::All => {
                         let n = if s.limit && !status.is_null() { received_bytes(status)?.min(s.len) } else { s.len };
-                        ve::write(s.ve, s.host.as_ptr(), n)?
+                        ve::write(s.ve, s.host.as_ptr(), n.min(upto(s)))?
                     }
                     Layout::Runs(runs) => {
-                        for &(o, n) in runs {
-                            ve::write(s.ve + o, s.host.as_ptr().add(o), n)?;
+                        let end = upto(s);
+                        for &(o, n) in runs.iter().filter(|r| r.0 < end) {
+                            ve::write(s.ve + o, s.host.as_ptr().add(o), n.min(end - o))?;
                         }
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// How many bytes of `s` may be stored: all, or those before the position its call wrote.
+unsafe fn upto(s: &Staged) -> usize {
+    match s.upto {
+        None => s.len,
+        // SAFETY: the pointer is the application's position argument, valid during its call.
+        Some((end, lo)) => (unsafe { end.read_unaligned() } as i64 - lo).clamp(0, s.len as i64) as usize,
     }
 }
 

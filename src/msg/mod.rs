@@ -127,9 +127,15 @@ pub fn in_place(p: CBuf) -> bool {
 }
 
 mod coll;
+mod io;
+mod pack;
 mod pt2pt;
 mod rma;
+mod topo;
 
 pub use coll::*;
+pub use io::*;
+pub use pack::*;
 pub use pt2pt::*;
 pub use rma::*;
+pub use topo::*;
