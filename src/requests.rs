@@ -278,9 +278,11 @@ unsafe fn finish_entry(e: &mut Entry, status: *const c_void) -> Result<()> {
         return Ok(());
     }
     e.stored = true;
-    // Only a receive's status says something (and only a receive can be cancelled): a nonblocking
-    // collective's status may be left unset by the MPI (MPICH's MPI_Request_get_status does).
-    if e.plan.receives() && !status.is_null() && !abi().is_status_ignore(status) {
+    // Only a point-to-point receive can be cancelled: a nonblocking collective's status may be left
+    // unset by the MPI (MPICH's MPI_Request_get_status does), and Open MPI's file layer leaves the
+    // cancelled bit of file-request statuses uninitialized (neither OMPIO nor ROMIO cancels I/O).
+    let cancellable = e.plan.receives() && !matches!(e.obj, Obj::File(_));
+    if cancellable && !status.is_null() && !abi().is_status_ignore(status) {
         let mut cancelled = 0;
         // SAFETY: status is a status of the real MPI.
         unsafe { pmpi::PMPI_Test_cancelled(status, &mut cancelled) };

@@ -40,8 +40,6 @@ def io_dir(mpi, np, name):
 # the request table (src/requests.rs, finish_entry) skips the copy back of a "cancelled" request: VE
 # buffers of nonblocking reads stay unchanged there until file requests skip that check (OMPIO and
 # ROMIO cannot cancel I/O requests). The nonblocking reads therefore run as their own test.
-OMPIO_CANCELLED = ("OMPIO statuses carry a garbage cancelled flag; src/requests.rs must not call "
-                   "MPI_Test_cancelled for file requests (Obj::File)")
 
 
 @pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
@@ -52,10 +50,7 @@ def test_file_io(mpi, np):
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.parametrize("mpi", [
-    pytest.param(MPIS[0], marks=pytest.mark.xfail(reason=OMPIO_CANCELLED, strict=True)),
-    MPIS[1],
-], ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
 @pytest.mark.parametrize("np", [2, 4])
 def test_file_nonblocking_reads(mpi, np):
     d = io_dir(mpi, np, "nbreads")
