@@ -93,6 +93,8 @@ pub struct Predefined {
     pub errors_return: Handle,
     pub file_null: Handle,
     pub win_null: Handle,
+    /// MPI_NO_OP (Get_accumulate and Fetch_and_op ignore the origin buffer with it).
+    pub op_no_op: Handle,
 }
 
 /// How an MPI's Fortran bindings reach MPI, and the names of their sentinels.
@@ -146,11 +148,17 @@ pub struct Abi {
     pub any_source: c_int,
     pub undefined: c_int,
     pub combiner_named: c_int,
+    /// MPI_ORDER_FORTRAN (subarray and darray constructors).
+    pub order_fortran: c_int,
     pub topo_cart: c_int,
     pub topo_graph: c_int,
     pub topo_dist_graph: c_int,
     pub win_model_keyval: c_int,
     pub win_separate: c_int,
+    /// MPI_WIN_BASE: the predefined window attribute holding the window's base address.
+    pub win_base_keyval: c_int,
+    /// MPI_MODE_NOSTORE: the local window was not updated by local stores since the last synchronization.
+    pub mode_nostore: c_int,
     /// MPI_MAX_ERROR_STRING: 256 in Open MPI, 512 in MPICH. Longer strings are refused.
     pub max_error_string: usize,
     pub h: Predefined,
@@ -178,11 +186,14 @@ impl Abi {
                     any_source: -1,
                     undefined: -32766,
                     combiner_named: 0,
+                    order_fortran: 1,
                     topo_cart: 1,
                     topo_graph: 2,
                     topo_dist_graph: 3,
                     win_model_keyval: 11,
                     win_separate: 1,
+                    win_base_keyval: 7,
+                    mode_nostore: 8,
                     max_error_string: 256,
                     h: Predefined {
                         comm_world: need("ompi_mpi_comm_world")?,
@@ -198,6 +209,7 @@ impl Abi {
                         errors_return: need("ompi_mpi_errors_return")?,
                         file_null: need("ompi_mpi_file_null")?,
                         win_null: need("ompi_mpi_win_null")?,
+                        op_no_op: need("ompi_mpi_op_no_op")?,
                     },
                     fortran: FortranAbi {
                         f77_reaches_c: false,
@@ -239,11 +251,14 @@ impl Abi {
                 any_source: -2,
                 undefined: -32766,
                 combiner_named: 1,
+                order_fortran: 57,
                 topo_cart: 2,
                 topo_graph: 1,
                 topo_dist_graph: 3,
                 win_model_keyval: 0x6600_0009,
                 win_separate: 1,
+                win_base_keyval: 0x6600_0001,
+                mode_nostore: 2048,
                 max_error_string: 512,
                 h: Predefined {
                     comm_world: 0x4400_0000,
@@ -259,6 +274,7 @@ impl Abi {
                     errors_return: 0x5400_0001,
                     file_null: 0,
                     win_null: 0x2000_0000,
+                    op_no_op: 0x5800_000e,
                 },
                 fortran: FortranAbi {
                     f77_reaches_c: true,

@@ -6,13 +6,24 @@
 //! fills its span exactly; otherwise its *coverage* (the byte runs the type map touches) says which
 //! bytes a receive may write back, so the holes between blocks keep their contents in VE memory.
 //!
-//! Coverage is computed by the real MPI itself: unpacking a stream of 0xFF bytes into a zeroed map of
-//! the span marks exactly the bytes the type map covers, for every constructor including subarray and
-//! darray.
+//! Coverage comes from the type's constructor, read back with MPI_Type_get_contents (vector,
+//! indexed, struct, subarray, ... recursively), so it costs one entry per block, not per byte of
+//! extent. For the rare constructors that are not decoded (darray, Fortran parameterized types) the
+//! real MPI computes it: unpacking a stream of 0xFF bytes into a zeroed map of the element's extent
+//! marks exactly the bytes the type map covers.
+//!
+//! Both are cached per datatype. Predefined types live forever; a derived type gets an attribute of a
+//! private keyval whose delete callback drops the cache entry when the application frees the type, so a
+//! handle that MPI reuses for a new type is never served stale data.
 
 use crate::abi::{Class, Count, Handle};
 use crate::errors::{Error, Result};
 use crate::real::{abi, pmpi};
+use once_cell::sync::{Lazy, OnceCell};
+use parking_lot::RwLock;
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::sync::Arc;
 
 /// Size, bounds and kind of a datatype.
 #[derive(Clone, Copy, Debug)]
@@ -60,8 +71,67 @@ impl Span {
     }
 }
 
+
+/// What the shim caches about one datatype.
+struct Cached {
+    info: TypeInfo,
+    /// Byte runs of one element, computed at first need.
+    runs: OnceCell<Arc<Vec<Run>>>,
+}
+
+static CACHE: Lazy<RwLock<HashMap<Handle, Arc<Cached>>>> = Lazy::new(|| RwLock::new(HashMap::new()));
+/// The private keyval whose delete callback invalidates the cache; None if MPI refused to create it.
+static KEYVAL: OnceCell<Option<c_int>> = OnceCell::new();
+
+extern "C" fn no_copy(_old: Handle, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
+    if !flag.is_null() {
+        // SAFETY: MPI passes a valid flag pointer; 0 means "do not copy to the duplicate".
+        unsafe { *flag = 0 };
+    }
+    0
+}
+
+extern "C" fn forget(dt: Handle, _key: c_int, _val: *mut c_void, _extra: *mut c_void) -> c_int {
+    // Called by MPI (any thread) when the application's type is destroyed. Never unwinds.
+    let _ = std::panic::catch_unwind(|| {
+        if let Ok(m) = crate::real::mpi() {
+            CACHE.write().remove(&m.abi.norm(dt));
+        }
+    });
+    0
+}
+
+fn keyval() -> Option<c_int> {
+    *KEYVAL.get_or_init(|| {
+        let mut k: c_int = 0;
+        // SAFETY: the callbacks have the C signatures MPI expects; k is a valid out-pointer.
+        let rc = unsafe { pmpi::PMPI_Type_create_keyval(no_copy as *const c_void, forget as *const c_void, &mut k, std::ptr::null_mut()) };
+        (rc == 0).then_some(k)
+    })
+}
+
 fn type_error(dt: Handle, what: &str, rc: i32) -> Error {
     Error::new(Class::Type, format!("cannot query the datatype {dt:#x} ({what} returned {rc}): is it a valid, committed datatype?"))
+}
+
+/// The cache entry of `dt`, computed and registered on first use.
+unsafe fn cached(dt: Handle) -> Result<Arc<Cached>> {
+    let key = abi().norm(dt);
+    if let Some(c) = CACHE.read().get(&key) {
+        return Ok(c.clone());
+    }
+    // SAFETY: forwarded contract.
+    let info = unsafe { query(dt) }?;
+    let c = Arc::new(Cached { info, runs: OnceCell::new() });
+    // Predefined types are never freed; a derived type is cached only once MPI will tell us when it is.
+    let keep = info.named || keyval().is_some_and(|k| {
+        // SAFETY: a valid datatype and our keyval.
+        unsafe { pmpi::PMPI_Type_set_attr(dt, k, std::ptr::null_mut()) == 0 }
+    });
+    if keep {
+        CACHE.write().insert(key, c.clone());
+    }
+    Ok(c)
 }
 
 /// Queries `dt`.
@@ -69,6 +139,12 @@ fn type_error(dt: Handle, what: &str, rc: i32) -> Error {
 /// # Safety
 /// `dt` is a datatype handle given by the application.
 pub unsafe fn info(dt: Handle) -> Result<TypeInfo> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { cached(dt) }?.info)
+}
+
+/// Asks the real MPI about `dt`.
+unsafe fn query(dt: Handle) -> Result<TypeInfo> {
     let (mut size, mut lb, mut extent, mut tlb, mut textent) = (0, 0, 0, 0, 0);
     let (mut ni, mut na, mut nd, mut combiner) = (0, 0, 0, 0);
     // SAFETY: out-pointers to locals.
@@ -127,17 +203,250 @@ pub unsafe fn coverage(dt: Handle, t: &TypeInfo, count: Count) -> Result<Vec<Run
         return Ok(merge(runs));
     }
     // SAFETY: forwarded contract.
-    let one = unsafe { element_coverage(dt, t) }?;
-    let mut runs = Vec::with_capacity(one.len() * count.min(1 << 20) as usize);
+    let one = unsafe { element_runs(dt) }?;
+    let mut runs = Vec::with_capacity(one.len().saturating_mul(count.min(1 << 20) as usize));
     for k in 0..count {
         runs.extend(one.iter().map(|&(o, l)| (o + k * t.extent, l)));
     }
     Ok(merge(runs))
 }
 
+/// The merged byte runs of one element of `dt`, from the cache.
+unsafe fn element_runs(dt: Handle) -> Result<Arc<Vec<Run>>> {
+    // SAFETY: forwarded contract.
+    let c = unsafe { cached(dt) }?;
+    c.runs
+        .get_or_try_init(|| {
+            let mut runs = Vec::new();
+            // SAFETY: forwarded contract.
+            unsafe { flatten(dt, &c.info, 0, &mut runs, 0) }?;
+            let runs = merge(runs);
+            if *CHECK {
+                // Self-check (MPIVE_CHECK_COVERAGE=1, used by the tests): the decoded runs must be
+                // exactly what the real MPI's unpack touches.
+                // SAFETY: forwarded contract.
+                let by_mpi = merge(unsafe { element_coverage(dt, &c.info) }?);
+                if by_mpi != runs {
+                    return Err(Error::new(
+                        Class::Intern,
+                        format!("coverage of datatype {dt:#x} decoded as {runs:?} but MPI_Unpack touches {by_mpi:?}"),
+                    ));
+                }
+            }
+            Ok(Arc::new(runs))
+        })
+        .cloned()
+}
+
+/// MPIVE_CHECK_COVERAGE=1: compare every decoded coverage with the real MPI's (tests).
+static CHECK: Lazy<bool> = Lazy::new(|| std::env::var("MPIVE_CHECK_COVERAGE").is_ok_and(|v| v == "1"));
+
+/// Most runs a flattening may produce before the shim gives up on a datatype.
+const MAX_RUNS: usize = 1 << 24;
+
+/// The combiners the flattening decodes, numbered as in MPICH (Open MPI counts from 0, see
+/// `Abi::combiner_named`).
+mod comb {
+    pub const NAMED: i32 = 1;
+    pub const DUP: i32 = 2;
+    pub const CONTIGUOUS: i32 = 3;
+    pub const VECTOR: i32 = 4;
+    pub const HVECTOR_INTEGER: i32 = 5;
+    pub const HVECTOR: i32 = 6;
+    pub const INDEXED: i32 = 7;
+    pub const HINDEXED_INTEGER: i32 = 8;
+    pub const HINDEXED: i32 = 9;
+    pub const INDEXED_BLOCK: i32 = 10;
+    pub const STRUCT_INTEGER: i32 = 11;
+    pub const STRUCT: i32 = 12;
+    pub const SUBARRAY: i32 = 13;
+    pub const RESIZED: i32 = 18;
+    pub const HINDEXED_BLOCK: i32 = 19;
+}
+
+/// Appends the runs of one element of `dt` (described by `t`) at byte offset `base` to `out`.
+unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+    if t.size == 0 {
+        return Ok(());
+    }
+    if t.dense(1) {
+        out.push((base + t.true_lb, t.size as u64));
+        return Ok(());
+    }
+    if out.len() > MAX_RUNS || depth > 64 {
+        return Err(Error::new(Class::Type, format!("the datatype {dt:#x} has too many blocks to stage from VE memory")));
+    }
+    let abi = abi();
+    let (mut ni, mut na, mut nd, mut combiner) = (0, 0, 0, 0);
+    // SAFETY: out-pointers to locals.
+    if unsafe { pmpi::PMPI_Type_get_envelope(dt, &mut ni, &mut na, &mut nd, &mut combiner) } != 0 {
+        return Err(type_error(dt, "MPI_Type_get_envelope", -1));
+    }
+    let combiner = combiner - abi.combiner_named + comb::NAMED;
+    let decoded = matches!(
+        combiner,
+        comb::DUP
+            | comb::CONTIGUOUS
+            | comb::VECTOR
+            | comb::HVECTOR_INTEGER
+            | comb::HVECTOR
+            | comb::INDEXED
+            | comb::HINDEXED_INTEGER
+            | comb::HINDEXED
+            | comb::INDEXED_BLOCK
+            | comb::STRUCT_INTEGER
+            | comb::STRUCT
+            | comb::SUBARRAY
+            | comb::RESIZED
+            | comb::HINDEXED_BLOCK
+    );
+    if !decoded {
+        // SAFETY: forwarded contract.
+        let runs = unsafe { element_coverage(dt, t) }?;
+        out.extend(runs.into_iter().map(|(o, l)| (o + base, l)));
+        return Ok(());
+    }
+    let mut ints = vec![0 as c_int; ni.max(0) as usize];
+    let mut addrs = vec![0i64; na.max(0) as usize];
+    let mut types = vec![0u8; nd.max(0) as usize * abi.handle_size()];
+    // SAFETY: the arrays have the sizes the envelope gave.
+    let rc = unsafe { pmpi::PMPI_Type_get_contents(dt, ni, na, nd, ints.as_mut_ptr(), addrs.as_mut_ptr(), types.as_mut_ptr().cast()) };
+    if rc != 0 {
+        return Err(type_error(dt, "MPI_Type_get_contents", rc));
+    }
+    // SAFETY: get_contents filled nd handles.
+    let subs: Vec<Handle> = (0..nd.max(0) as usize).map(|i| unsafe { abi.handle_at(types.as_ptr().cast(), i) }).collect();
+    // SAFETY: forwarded contract; the handles are released below whatever happens.
+    let r = unsafe { flatten_contents(combiner, &ints, &addrs, &subs, base, out, depth) };
+    for &h in &subs {
+        // Handles get_contents returned for derived types are new references: release them.
+        // SAFETY: a handle MPI just gave us.
+        let named = unsafe { info(h) }.map(|i| i.named).unwrap_or(true);
+        if !named {
+            let mut hv = h as u64;
+            // SAFETY: as above; a u64 holds a handle of either ABI.
+            unsafe { pmpi::PMPI_Type_free(&mut hv as *mut u64 as *mut c_void) };
+        }
+    }
+    r
+}
+
+unsafe fn flatten_contents(combiner: i32, ints: &[c_int], addrs: &[i64], subs: &[Handle], base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+    let sub = subs.first().copied().unwrap_or(0);
+    let last = subs.len().saturating_sub(1);
+    // SAFETY: forwarded contract.
+    let child = |h: Handle| -> Result<TypeInfo> { unsafe { info(h) } };
+    let n = |i: usize| ints.get(i).copied().unwrap_or(0) as i64;
+    let a = |i: usize| addrs.get(i).copied().unwrap_or(0);
+    // One block: `len` consecutive elements of `h` at byte offset `at`.
+    let block = |h: Handle, t: &TypeInfo, at: i64, len: i64, out: &mut Vec<Run>| -> Result<()> {
+        if len <= 0 || t.size == 0 {
+            return Ok(());
+        }
+        if t.dense(len) {
+            let sp = t.span(len);
+            out.push((base + at + sp.lo, sp.len()));
+            return Ok(());
+        }
+        if out.len().saturating_add(len as usize) > MAX_RUNS || depth > 64 {
+            return Err(Error::new(Class::Type, "a datatype has too many blocks to stage from VE memory"));
+        }
+        // The child's own runs come from the cache: each constituent type is decoded once.
+        // SAFETY: forwarded contract.
+        let one = unsafe { element_runs(h) }?;
+        for k in 0..len {
+            out.extend(one.iter().map(|&(o, l)| (base + at + k * t.extent + o, l)));
+        }
+        Ok(())
+    };
+    match combiner {
+        comb::DUP | comb::RESIZED => {
+            let t = child(sub)?;
+            block(sub, &t, 0, 1, out)
+        }
+        comb::CONTIGUOUS => {
+            let t = child(sub)?;
+            block(sub, &t, 0, n(0), out)
+        }
+        comb::VECTOR | comb::HVECTOR | comb::HVECTOR_INTEGER => {
+            let t = child(sub)?;
+            let stride = if combiner == comb::VECTOR { n(2) * t.extent } else if combiner == comb::HVECTOR { a(0) } else { n(2) };
+            (0..n(0)).try_for_each(|i| block(sub, &t, i * stride, n(1), out))
+        }
+        comb::INDEXED | comb::HINDEXED | comb::HINDEXED_INTEGER => {
+            let t = child(sub)?;
+            let count = n(0) as usize;
+            (0..count).try_for_each(|i| {
+                let d = match combiner {
+                    comb::INDEXED => n(1 + count + i) * t.extent,
+                    comb::HINDEXED => a(i),
+                    _ => n(1 + count + i),
+                };
+                block(sub, &t, d, n(1 + i), out)
+            })
+        }
+        comb::INDEXED_BLOCK | comb::HINDEXED_BLOCK => {
+            let t = child(sub)?;
+            (0..n(0) as usize).try_for_each(|i| {
+                let d = if combiner == comb::INDEXED_BLOCK { n(2 + i) * t.extent } else { a(i) };
+                block(sub, &t, d, n(1), out)
+            })
+        }
+        comb::STRUCT | comb::STRUCT_INTEGER => {
+            let count = n(0) as usize;
+            (0..count.min(last + 1)).try_for_each(|i| {
+                let t = child(subs[i])?;
+                let d = if combiner == comb::STRUCT { a(i) } else { n(1 + count + i) };
+                block(subs[i], &t, d, n(1 + i), out)
+            })
+        }
+        comb::SUBARRAY => {
+            // ints: ndims, sizes[ndims], subsizes[ndims], starts[ndims], order
+            let t = child(sub)?;
+            let nd = n(0) as usize;
+            let sizes: Vec<i64> = (0..nd).map(|i| n(1 + i)).collect();
+            let subsz: Vec<i64> = (0..nd).map(|i| n(1 + nd + i)).collect();
+            let starts: Vec<i64> = (0..nd).map(|i| n(1 + 2 * nd + i)).collect();
+            let fortran = n(1 + 3 * nd) == abi().order_fortran as i64;
+            // dimension order from slowest to fastest
+            let dims: Vec<usize> = if fortran { (0..nd).rev().collect() } else { (0..nd).collect() };
+            let mut stride = vec![0i64; nd];
+            let mut s = t.extent;
+            for &d in dims.iter().rev() {
+                stride[d] = s;
+                s *= sizes[d];
+            }
+            if nd == 0 || subsz.iter().any(|&x| x <= 0) {
+                return Ok(());
+            }
+            let fast = *dims.last().unwrap_or(&0);
+            let outer: Vec<usize> = dims[..nd - 1].to_vec();
+            let mut idx = vec![0i64; nd];
+            loop {
+                let off: i64 = (0..nd).map(|d| (starts[d] + if d == fast { 0 } else { idx[d] }) * stride[d]).sum();
+                block(sub, &t, off, subsz[fast], out)?;
+                // next index over the outer dimensions, fastest varying last
+                let mut k = outer.len();
+                loop {
+                    if k == 0 {
+                        return Ok(());
+                    }
+                    k -= 1;
+                    let d = outer[k];
+                    idx[d] += 1;
+                    if idx[d] < subsz[d] {
+                        break;
+                    }
+                    idx[d] = 0;
+                }
+            }
+        }
+        _ => unreachable!("combiner {combiner} is not decoded"),
+    }
+}
+
 /// Coverage of one element, by unpacking 0xFF bytes into a zeroed map of its true extent.
-unsafe fn element_coverage(dt: Handle, t: &TypeInfo) -> Result<Vec<Run>> {
-    let (size, span) = (t.size, t.true_extent);
+unsafe fn element_coverage(dt: Handle, t: &TypeInfo) -> Result<Vec<Run>> {    let (size, span) = (t.size, t.true_extent);
     if size > i32::MAX as i64 || span > (1 << 34) {
         return Err(Error::new(
             Class::Type,
@@ -149,8 +458,22 @@ unsafe fn element_coverage(dt: Handle, t: &TypeInfo) -> Result<Vec<Run>> {
     let mut pos = 0;
     // The map stands for the element's true span, so the element's buffer address is map - true_lb.
     let out = (map.as_mut_ptr() as i64 - t.true_lb) as *mut std::ffi::c_void;
-    // SAFETY: the unpacked data lands inside map by the definition of the true extent.
-    let rc = unsafe { pmpi::PMPI_Unpack(packed.as_ptr().cast(), size as i32, &mut pos, out, 1, dt, abi().h.comm_self) };
+    // A constituent type need not be committed: unpack with a committed duplicate.
+    let mut dup: u64 = 0;
+    let dp = &mut dup as *mut u64 as *mut c_void;
+    // SAFETY: a u64 holds a handle of either ABI; the unpacked data lands inside map by the definition
+    // of the true extent; the duplicate is freed below.
+    let rc = unsafe {
+        let mut rc = pmpi::PMPI_Type_dup(dt, dp);
+        if rc == 0 {
+            rc = pmpi::PMPI_Type_commit(dp);
+            if rc == 0 {
+                rc = pmpi::PMPI_Unpack(packed.as_ptr().cast(), size as i32, &mut pos, out, 1, dup as Handle, abi().h.comm_self);
+            }
+            pmpi::PMPI_Type_free(dp);
+        }
+        rc
+    };
     if rc != 0 {
         return Err(type_error(dt, "MPI_Unpack", rc));
     }

@@ -38,6 +38,7 @@ pub mod msg;
 pub mod pool;
 pub mod real;
 pub mod requests;
+pub mod rma;
 pub mod stage;
 pub mod stats;
 pub mod ve;

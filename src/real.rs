@@ -333,10 +333,25 @@ pub mod pmpi {
         fn PMPI_Graph_neighbors_count(comm: Handle, rank: c_int, n: *mut c_int) -> c_int;
         fn PMPI_Dist_graph_neighbors_count(comm: Handle, indeg: *mut c_int, outdeg: *mut c_int, weighted: *mut c_int) -> c_int;
         fn PMPI_Get_address(p: *const c_void, addr: *mut Aint) -> c_int;
+        fn PMPI_Type_get_contents(dt: Handle, ni: c_int, na: c_int, nd: c_int, ints: *mut c_int, addrs: *mut Aint, types: *mut c_void) -> c_int;
+        fn PMPI_Type_free(dt: *mut c_void) -> c_int;
+        fn PMPI_Type_dup(dt: Handle, newtype: *mut c_void) -> c_int;
+        fn PMPI_Type_commit(dt: *mut c_void) -> c_int;
+        fn PMPI_Type_create_keyval(copy: *const c_void, delete: *const c_void, keyval: *mut c_int, extra: *mut c_void) -> c_int;
+        fn PMPI_Type_set_attr(dt: Handle, keyval: c_int, val: *mut c_void) -> c_int;
         fn PMPI_Wait(req: *mut c_void, status: *mut c_void) -> c_int;
         fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void) -> c_int;
         fn PMPI_Request_free(req: *mut c_void) -> c_int;
         fn PMPI_Status_c2f(c: *const c_void, f: *mut c_int) -> c_int;
+        fn PMPI_Win_get_group(win: Handle, group: *mut c_void) -> c_int;
+        fn PMPI_Group_size(group: Handle, size: *mut c_int) -> c_int;
+        fn PMPI_Group_translate_ranks(g1: Handle, n: c_int, r1: *const c_int, g2: Handle, r2: *mut c_int) -> c_int;
+        fn PMPI_Group_free(group: *mut c_void) -> c_int;
+        // Neighbor collectives (which receive blocks come from MPI_PROC_NULL) and packing.
+        fn PMPI_Cart_shift(comm: Handle, direction: c_int, disp: c_int, source: *mut c_int, dest: *mut c_int) -> c_int;
+        fn PMPI_Dist_graph_neighbors(comm: Handle, maxin: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxout: c_int,
+                                     destinations: *mut c_int, destweights: *mut c_int) -> c_int;
+        fn PMPI_Pack_size(incount: c_int, dt: Handle, comm: Handle, size: *mut c_int) -> c_int;
     }
 
     // Fortran handles (MPI_Fint) to C handles and back.

@@ -20,6 +20,10 @@ use smallvec::SmallVec;
 use std::cell::Cell;
 use std::ffi::c_void;
 
+/// The overhead of one VE copy, in bytes of transfer it is worth (used to decide between copying a
+/// holey span whole or block by block).
+const PER_COPY_BYTES: usize = 16 * 1024;
+
 /// `count` elements of `dt` at byte displacement `disp` from a buffer's address.
 #[derive(Clone, Copy, Debug)]
 pub struct Seg {
@@ -53,6 +57,9 @@ pub struct Staged {
     store: Option<Layout>,
     /// Store at most as many bytes as the status says arrived (receive of a predefined type).
     limit: bool,
+    /// Store only the bytes before the position the real call left in `*.0` (an `int` offset from
+    /// the buffer address; `.1` is the span's offset from it): MPI_Pack's output.
+    upto: Option<(*const std::ffi::c_int, i64)>,
 }
 
 /// How a call uses a buffer argument.
@@ -75,6 +82,9 @@ pub struct Plan {
     /// The status a [`Use::Recv`] store reads in a blocking call.
     status: *mut c_void,
     own_status: StatusBuf,
+    /// A VE buffer was staged as a [`Use::Recv`]: the operation's status says what arrived (and
+    /// whether it was cancelled). Other operations' statuses (collectives) may be left unset.
+    receives: bool,
 }
 
 // SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
@@ -83,7 +93,7 @@ unsafe impl Send for Plan {}
 
 impl Plan {
     pub fn new(func: &'static str) -> Plan {
-        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new() }
+        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new(), receives: false }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -93,6 +103,11 @@ impl Plan {
     /// Whether the plan has anything to copy back at completion.
     pub fn stores(&self) -> bool {
         self.items.iter().any(|s| s.store.is_some())
+    }
+
+    /// Whether the plan stages a receive, whose status is meaningful at completion.
+    pub fn receives(&self) -> bool {
+        self.receives
     }
 
     /// Stages a buffer of one segment.
@@ -146,6 +161,7 @@ impl Plan {
         }
         let len = span.len() as usize;
         let host = PoolBuf::get(len)?;
+        self.receives |= recv;
         let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
         // A receive stores only what arrived: exact for a predefined type, and for derived types the
         // span is loaded first so that bytes which did not arrive are written back unchanged.
@@ -174,8 +190,23 @@ impl Plan {
             load: load_layout,
             store: store_layout,
             limit,
+            upto: None,
         });
         Ok(host_for_buf)
+    }
+
+    /// Makes the store of the item just staged for `buf` stop at the position the real call writes
+    /// to `*end` (bytes from `buf`), e.g. MPI_Pack's updated `position`. Nothing for a host `buf`.
+    ///
+    /// # Safety
+    /// `end` stays valid until the plan stores (blocking calls only).
+    pub unsafe fn store_upto(&mut self, buf: *const c_void, end: *const std::ffi::c_int) {
+        if !ve::is_ve(buf) {
+            return;
+        }
+        if let Some(s) = self.items.last_mut() {
+            s.upto = Some((end, s.ve as i64 - buf as usize as i64));
+        }
     }
 
     /// Points a blocking receive's status at `status`, or at the plan's own when it is
@@ -201,9 +232,12 @@ impl Plan {
                     Layout::All => ve::read(s.host.as_ptr(), s.ve, s.len)?,
                     Layout::Runs(runs) => {
                         let covered: usize = runs.iter().map(|r| r.1).sum();
-                        // One copy of the whole span beats many small ones when it is mostly data;
-                        // fall back to the runs if the span crosses memory the type does not touch.
-                        if runs.len() > 1 && (covered * 2 >= s.len || runs.len() > 64) && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
+                        // One copy of the whole span beats many small ones when the holes cost less
+                        // than the per-copy overhead (a VE DMA costs about as much as 16 KiB of
+                        // transfer); fall back to the runs if the span crosses memory the type does
+                        // not touch.
+                        let whole = runs.len() > 1 && s.len <= covered.saturating_add(runs.len().saturating_mul(PER_COPY_BYTES));
+                        if whole && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
                             continue;
                         }
                         for &(o, n) in runs {
@@ -233,17 +267,27 @@ impl Plan {
                 match l {
                     Layout::All => {
                         let n = if s.limit && !status.is_null() { received_bytes(status)?.min(s.len) } else { s.len };
-                        ve::write(s.ve, s.host.as_ptr(), n)?
+                        ve::write(s.ve, s.host.as_ptr(), n.min(upto(s)))?
                     }
                     Layout::Runs(runs) => {
-                        for &(o, n) in runs {
-                            ve::write(s.ve + o, s.host.as_ptr().add(o), n)?;
+                        let end = upto(s);
+                        for &(o, n) in runs.iter().filter(|r| r.0 < end) {
+                            ve::write(s.ve + o, s.host.as_ptr().add(o), n.min(end - o))?;
                         }
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// How many bytes of `s` may be stored: all, or those before the position its call wrote.
+unsafe fn upto(s: &Staged) -> usize {
+    match s.upto {
+        None => s.len,
+        // SAFETY: the pointer is the application's position argument, valid during its call.
+        Some((end, lo)) => (unsafe { end.read_unaligned() } as i64 - lo).clamp(0, s.len as i64) as usize,
     }
 }
 
@@ -326,6 +370,8 @@ pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut
             // SAFETY: the VE buffers are the application's, still allocated during its call.
             unsafe { plan.store(None) }?;
         }
+        // Requests the application freed while active may have completed meanwhile.
+        crate::requests::progress_orphans(false);
         Ok(rc)
     }));
     finish(obj, func, r)

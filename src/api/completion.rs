@@ -1,21 +1,33 @@
 //! MPI-4.1 chapter 3, §3.7.3–§3.7.5 and §3.9: completing requests (Wait, Test and their any, all
 //! and some forms, MPI_Request_get_status, MPI_Request_free) and starting persistent ones.
 //!
-//! While no request with VE buffers is pending, each of these forwards after one relaxed load
-//! ([`crate::requests::any`]). Otherwise it notes which of its requests carry staging, calls the real
-//! function (with the shim's own statuses if the application passed MPI_STATUS(ES)_IGNORE, since a
-//! receive must know how much arrived), and finishes the ones that completed.
+//! While no request with VE buffers exists, each of these forwards after one relaxed load
+//! ([`crate::requests::any`]). Otherwise it claims the entries of its requests that carry staging
+//! (one shard lookup per request), calls the real function (with the shim's own statuses if the
+//! application passed MPI_STATUS(ES)_IGNORE, since a receive must know how much arrived), finishes
+//! the ones that completed and puts the others back. Requests the application freed while active
+//! (orphans) are progressed after every completion call.
+//!
+//! Errors: a copy back that fails is raised through the error handler of the operation's object, as
+//! an error of the completion call. Wait, Test, Waitany and Testany then return that code; the array
+//! forms with statuses (Waitall, Testall, Waitsome, Testsome) return MPI_ERR_IN_STATUS and set the
+//! MPI_ERROR field of every status they return (MPI_SUCCESS, or the code for the failed requests),
+//! as MPI-4.1 §3.7.5 asks. A request the real MPI reports failed (MPI_ERR_IN_STATUS with an error in
+//! its status, or the error of a single-request call) copies nothing back; one reported
+//! MPI_ERR_PENDING stays pending.
+//!
 //! MPI_Cancel needs nothing: a cancelled receive is recognised at completion and copies nothing.
 
-use crate::abi::{Class, Handle, StatusBuf};
+use crate::abi::{Class, StatusBuf};
 use crate::real::abi;
-use crate::requests;
+use crate::requests::{self, Claim};
 use crate::stage::Inside;
 use smallvec::SmallVec;
 use std::ffi::{c_int, c_void};
 
 type Req = *mut c_void;
 type St = *mut c_void;
+type Claims = SmallVec<[(usize, Claim); 8]>;
 
 /// Runs a completion slow path with panics caught at the boundary.
 fn guarded(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
@@ -26,21 +38,34 @@ fn guarded(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
     }
 }
 
-/// The requests among `reqs[0..n]` that carry staging, with their positions.
-unsafe fn tracked_in(reqs: *const c_void, n: c_int) -> SmallVec<[(usize, Handle); 8]> {
+/// Claims the entries of the requests among `reqs[0..n]` that carry staging, with their positions.
+///
+/// # Safety
+/// `reqs` is NULL or points to `n` request handles.
+unsafe fn claim_in(reqs: *const c_void, n: c_int) -> Claims {
     let abi = abi();
-    let mut out = SmallVec::new();
+    let null = abi.norm(abi.h.request_null);
+    let mut out = Claims::new();
     if reqs.is_null() {
         return out;
     }
     for i in 0..n.max(0) as usize {
         // SAFETY: the application passes n requests.
         let h = unsafe { abi.handle_at(reqs, i) };
-        if requests::tracked(h) {
-            out.push((i, h));
+        if abi.norm(h) == null {
+            continue;
+        }
+        if let Some(c) = requests::claim(h) {
+            out.push((i, c));
         }
     }
     out
+}
+
+/// Removes and returns the claim of the request at position `i`.
+fn take_at(claims: &mut Claims, i: usize) -> Option<Claim> {
+    let k = claims.iter().position(|(p, _)| *p == i)?;
+    Some(claims.remove(k).1)
 }
 
 /// A status to give the real MPI: the application's, or the shim's own when it passed IGNORE.
@@ -53,40 +78,72 @@ fn status_or_own(status: St, own: &mut StatusBuf) -> St {
 }
 
 /// An array of `n` statuses: the application's, or the shim's own.
-fn statuses_or_own(statuses: St, n: c_int, own: &mut Vec<u8>) -> St {
+fn statuses_or_own(statuses: St, n: c_int, own: &mut Vec<u64>) -> St {
     let abi = abi();
     if abi.is_statuses_ignore(statuses) {
-        own.resize(n.max(1) as usize * abi.status.size, 0);
+        // u64 elements: aligned for the int and size_t fields of either ABI's status
+        own.resize((n.max(1) as usize * abi.status.size).div_ceil(8), 0);
         own.as_mut_ptr().cast()
     } else {
         statuses
     }
 }
 
-/// Finishes the tracked requests `done` of an array operation whose statuses are in `sts` (at the
-/// request's position, or at `slot(i)`); `rc` is what the real call returned.
-unsafe fn finish_array(func: &'static str, rc: c_int, done: impl Iterator<Item = (Handle, St)>) -> c_int {
+/// Sets the MPI_ERROR field of a status.
+///
+/// # Safety
+/// `st` points to a writable status of the running ABI.
+unsafe fn set_status_error(st: St, code: c_int) {
+    // SAFETY: the field lies inside the status.
+    unsafe { (st as *mut u8).add(abi().status.error).cast::<c_int>().write_unaligned(code) }
+}
+
+/// Finishes the claimed requests that an array call (Waitall, Testall, Waitsome, Testsome) returned
+/// with statuses: `done` yields each request's claim and the position of its status in `sts`; `rc` is
+/// what the real call returned (MPI_SUCCESS or MPI_ERR_IN_STATUS). `statuses` is the application's
+/// array, and `returned` the number of statuses the call returns in it. Returns the call's result.
+///
+/// # Safety
+/// The statuses in `sts` are the real MPI's, for these requests.
+unsafe fn finish_array(func: &'static str, rc: c_int, statuses: St, sts: St, returned: usize, done: impl Iterator<Item = (Claim, usize)>) -> c_int {
     let abi = abi();
     let in_status = abi.class(Class::InStatus);
     let pending = abi.class(Class::Pending);
-    let mut out = rc;
-    for (h, st) in done {
+    let mut failed: SmallVec<[(usize, c_int); 2]> = SmallVec::new();
+    for (c, k) in done {
+        let st = abi.status_at(sts, k);
         // SAFETY: st is a status the real MPI filled for this request.
         let err = if rc == in_status { unsafe { abi.status_error(st) } } else { 0 };
         if err == pending {
-            continue; // not completed
-        }
-        if err != 0 {
-            requests::fail(h);
-            continue;
-        }
-        // SAFETY: as above.
-        let r = unsafe { requests::complete(h, st, func) };
-        if r != 0 && out == 0 {
-            out = r;
+            drop(c); // neither completed nor failed: stays pending
+        } else if err != 0 {
+            c.fail();
+        } else {
+            // SAFETY: as above.
+            let r = unsafe { c.complete(st, func) };
+            if r != 0 {
+                failed.push((k, r));
+            }
         }
     }
-    out
+    if failed.is_empty() {
+        return rc;
+    }
+    // A copy back failed: MPI_ERR_IN_STATUS, with every returned status saying how its request went.
+    if !abi.is_statuses_ignore(statuses) {
+        // SAFETY: the application's array holds `returned` statuses.
+        unsafe {
+            if rc != in_status {
+                for k in 0..returned {
+                    set_status_error(abi.status_at(statuses, k), 0);
+                }
+            }
+            for &(k, code) in &failed {
+                set_status_error(abi.status_at(statuses, k), code);
+            }
+        }
+    }
+    in_status
 }
 
 macro_rules! real {
@@ -98,28 +155,34 @@ macro_rules! real {
     };
 }
 
+/// Runs a completion call's slow path, then progresses the orphans (requests freed while active),
+/// whose operations the call may have driven to completion.
+fn completion(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
+    guarded(func, || {
+        let rc = f();
+        requests::progress_orphans(false);
+        rc
+    })
+}
+
 /// §3.7.3
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Wait(request: Req, status: St) -> c_int {
     let real = real!(MPI_Wait(RequestOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || request.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request, status) };
     }
-    guarded("MPI_Wait", || unsafe {
-        requests::progress_orphans(false);
-        let h = if request.is_null() { 0 } else { abi().handle_at(request, 0) };
-        if request.is_null() || !requests::tracked(h) {
-            return real(request, status);
-        }
+    completion("MPI_Wait", || unsafe {
+        let Some(c) = requests::claim(abi().handle_at(request, 0)) else { return real(request, status) };
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
         let rc = real(request, st);
         if rc != 0 {
-            requests::fail(h);
+            c.fail();
             return rc;
         }
-        requests::complete(h, st, "MPI_Wait")
+        c.complete(st, "MPI_Wait")
     })
 }
 
@@ -127,51 +190,50 @@ pub unsafe extern "C" fn MPI_Wait(request: Req, status: St) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Test(request: Req, flag: *mut c_int, status: St) -> c_int {
     let real = real!(MPI_Test(RequestOut, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || request.is_null() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request, flag, status) };
     }
-    guarded("MPI_Test", || unsafe {
-        requests::progress_orphans(false);
-        let h = if request.is_null() { 0 } else { abi().handle_at(request, 0) };
-        if request.is_null() || flag.is_null() || !requests::tracked(h) {
-            return real(request, flag, status);
-        }
+    completion("MPI_Test", || unsafe {
+        let Some(c) = requests::claim(abi().handle_at(request, 0)) else { return real(request, flag, status) };
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
         let rc = real(request, flag, st);
         if rc != 0 {
-            requests::fail(h);
+            c.fail();
             return rc;
         }
-        if *flag != 0 { requests::complete(h, st, "MPI_Test") } else { 0 }
+        if *flag != 0 {
+            c.complete(st, "MPI_Test")
+        } else {
+            0 // the claim goes back
+        }
     })
 }
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Waitany(count: c_int, array: Req, index: *mut c_int, status: St) -> c_int {
+pub unsafe extern "C" fn MPI_Waitany(count: c_int, array_of_requests: Req, index: *mut c_int, status: St) -> c_int {
     let real = real!(MPI_Waitany(Int, RequestOut, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || index.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, index, status) };
+        return unsafe { real(count, array_of_requests, index, status) };
     }
-    guarded("MPI_Waitany", || unsafe {
-        requests::progress_orphans(false);
-        let tracked = tracked_in(array, count);
-        if tracked.is_empty() || index.is_null() {
-            return real(count, array, index, status);
+    completion("MPI_Waitany", || unsafe {
+        let mut claims = claim_in(array_of_requests, count);
+        if claims.is_empty() {
+            return real(count, array_of_requests, index, status);
         }
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
-        let rc = real(count, array, index, st);
+        let rc = real(count, array_of_requests, index, st);
         let i = *index;
-        match tracked.iter().find(|(k, _)| *k as c_int == i) {
-            Some(&(_, h)) if rc != 0 => {
-                requests::fail(h);
+        match (i >= 0).then(|| take_at(&mut claims, i as usize)).flatten() {
+            Some(c) if rc != 0 => {
+                c.fail();
                 rc
             }
-            Some(&(_, h)) => requests::complete(h, st, "MPI_Waitany"),
+            Some(c) => c.complete(st, "MPI_Waitany"),
             None => rc,
         }
     })
@@ -179,28 +241,27 @@ pub unsafe extern "C" fn MPI_Waitany(count: c_int, array: Req, index: *mut c_int
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Testany(count: c_int, array: Req, index: *mut c_int, flag: *mut c_int, status: St) -> c_int {
+pub unsafe extern "C" fn MPI_Testany(count: c_int, array_of_requests: Req, index: *mut c_int, flag: *mut c_int, status: St) -> c_int {
     let real = real!(MPI_Testany(Int, RequestOut, IntOut, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || index.is_null() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, index, flag, status) };
+        return unsafe { real(count, array_of_requests, index, flag, status) };
     }
-    guarded("MPI_Testany", || unsafe {
-        requests::progress_orphans(false);
-        let tracked = tracked_in(array, count);
-        if tracked.is_empty() || index.is_null() || flag.is_null() {
-            return real(count, array, index, flag, status);
+    completion("MPI_Testany", || unsafe {
+        let mut claims = claim_in(array_of_requests, count);
+        if claims.is_empty() {
+            return real(count, array_of_requests, index, flag, status);
         }
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
-        let rc = real(count, array, index, flag, st);
+        let rc = real(count, array_of_requests, index, flag, st);
         let i = *index;
-        match tracked.iter().find(|(k, _)| *k as c_int == i) {
-            Some(&(_, h)) if rc != 0 => {
-                requests::fail(h);
+        match (i >= 0).then(|| take_at(&mut claims, i as usize)).flatten() {
+            Some(c) if rc != 0 => {
+                c.fail();
                 rc
             }
-            Some(&(_, h)) if *flag != 0 => requests::complete(h, st, "MPI_Testany"),
+            Some(c) if *flag != 0 => c.complete(st, "MPI_Testany"),
             _ => rc,
         }
     })
@@ -208,145 +269,146 @@ pub unsafe extern "C" fn MPI_Testany(count: c_int, array: Req, index: *mut c_int
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Waitall(count: c_int, array: Req, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Waitall(count: c_int, array_of_requests: Req, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Waitall(Int, RequestOut, Status));
     if !requests::any() || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, statuses) };
+        return unsafe { real(count, array_of_requests, array_of_statuses) };
     }
-    guarded("MPI_Waitall", || unsafe {
-        requests::progress_orphans(false);
-        let tracked = tracked_in(array, count);
-        if tracked.is_empty() {
-            return real(count, array, statuses);
+    completion("MPI_Waitall", || unsafe {
+        let claims = claim_in(array_of_requests, count);
+        if claims.is_empty() {
+            return real(count, array_of_requests, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, count, &mut own);
-        let rc = real(count, array, sts);
+        let sts = statuses_or_own(array_of_statuses, count, &mut own);
+        let rc = real(count, array_of_requests, sts);
         if rc != 0 && rc != abi().class(Class::InStatus) {
             return rc; // which requests completed is unknown: keep their staging
         }
-        let abi = abi();
-        finish_array("MPI_Waitall", rc, tracked.iter().map(|&(i, h)| (h, abi.status_at(sts, i))))
+        finish_array("MPI_Waitall", rc, array_of_statuses, sts, count as usize, claims.into_iter().map(|(i, c)| (c, i)))
     })
 }
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Testall(count: c_int, array: Req, flag: *mut c_int, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Testall(count: c_int, array_of_requests: Req, flag: *mut c_int, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Testall(Int, RequestOut, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array, flag, statuses) };
+        return unsafe { real(count, array_of_requests, flag, array_of_statuses) };
     }
-    guarded("MPI_Testall", || unsafe {
-        requests::progress_orphans(false);
-        let tracked = tracked_in(array, count);
-        if tracked.is_empty() || flag.is_null() {
-            return real(count, array, flag, statuses);
+    completion("MPI_Testall", || unsafe {
+        let claims = claim_in(array_of_requests, count);
+        if claims.is_empty() {
+            return real(count, array_of_requests, flag, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, count, &mut own);
-        let rc = real(count, array, flag, sts);
-        if (rc != 0 && rc != abi().class(Class::InStatus)) || (rc == 0 && *flag == 0) {
-            return rc;
+        let sts = statuses_or_own(array_of_statuses, count, &mut own);
+        let rc = real(count, array_of_requests, flag, sts);
+        let in_status = abi().class(Class::InStatus);
+        if (rc != 0 && rc != in_status) || (rc == 0 && *flag == 0) {
+            return rc; // nothing completed (or unknown): the claims go back
         }
-        let abi = abi();
-        finish_array("MPI_Testall", rc, tracked.iter().map(|&(i, h)| (h, abi.status_at(sts, i))))
+        finish_array("MPI_Testall", rc, array_of_statuses, sts, count as usize, claims.into_iter().map(|(i, c)| (c, i)))
     })
 }
 
 /// Waitsome and Testsome: the completed requests are `indices[0..outcount]`, with their statuses in
 /// the same order.
-unsafe fn finish_some(func: &'static str, rc: c_int, tracked: &[(usize, Handle)], outcount: *mut c_int, indices: *mut c_int, sts: St) -> c_int {
+///
+/// # Safety
+/// The real call filled `outcount`, `indices` and `sts`.
+unsafe fn finish_some(func: &'static str, rc: c_int, mut claims: Claims, outcount: *mut c_int, indices: *mut c_int, statuses: St, sts: St) -> c_int {
     let abi = abi();
-    // SAFETY: the real call filled outcount and indices.
+    // SAFETY: the real call filled outcount.
     let n = unsafe { *outcount };
     if n == abi.undefined || n <= 0 || indices.is_null() {
         return rc;
     }
-    let done = (0..n as usize).filter_map(|k| {
-        // SAFETY: as above.
-        let i = unsafe { *indices.add(k) } as usize;
-        tracked.iter().find(|(t, _)| *t == i).map(|&(_, h)| (h, abi.status_at(sts, k)))
-    });
+    let mut done: SmallVec<[(Claim, usize); 8]> = SmallVec::new();
+    for k in 0..n as usize {
+        // SAFETY: the real call filled n indices.
+        let i = unsafe { *indices.add(k) };
+        if let Some(c) = (i >= 0).then(|| take_at(&mut claims, i as usize)).flatten() {
+            done.push((c, k));
+        }
+    }
     // SAFETY: the statuses belong to these requests.
-    unsafe { finish_array(func, rc, done) }
+    unsafe { finish_array(func, rc, statuses, sts, n as usize, done.into_iter()) }
 }
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array: Req, outcount: *mut c_int, indices: *mut c_int, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Waitsome(Int, RequestOut, IntOut, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || outcount.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(incount, array, outcount, indices, statuses) };
+        return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
     }
-    guarded("MPI_Waitsome", || unsafe {
-        requests::progress_orphans(false);
-        let tracked = tracked_in(array, incount);
-        if tracked.is_empty() || outcount.is_null() {
-            return real(incount, array, outcount, indices, statuses);
+    completion("MPI_Waitsome", || unsafe {
+        let claims = claim_in(array_of_requests, incount);
+        if claims.is_empty() {
+            return real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, incount, &mut own);
-        let rc = real(incount, array, outcount, indices, sts);
+        let sts = statuses_or_own(array_of_statuses, incount, &mut own);
+        let rc = real(incount, array_of_requests, outcount, array_of_indices, sts);
         if rc != 0 && rc != abi().class(Class::InStatus) {
             return rc;
         }
-        finish_some("MPI_Waitsome", rc, &tracked, outcount, indices, sts)
+        finish_some("MPI_Waitsome", rc, claims, outcount, array_of_indices, array_of_statuses, sts)
     })
 }
 
 /// §3.7.5
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array: Req, outcount: *mut c_int, indices: *mut c_int, statuses: St) -> c_int {
+pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
     let real = real!(MPI_Testsome(Int, RequestOut, IntOut, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || outcount.is_null() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(incount, array, outcount, indices, statuses) };
+        return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
     }
-    guarded("MPI_Testsome", || unsafe {
-        requests::progress_orphans(false);
-        let tracked = tracked_in(array, incount);
-        if tracked.is_empty() || outcount.is_null() {
-            return real(incount, array, outcount, indices, statuses);
+    completion("MPI_Testsome", || unsafe {
+        let claims = claim_in(array_of_requests, incount);
+        if claims.is_empty() {
+            return real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses);
         }
         let mut own = Vec::new();
-        let sts = statuses_or_own(statuses, incount, &mut own);
-        let rc = real(incount, array, outcount, indices, sts);
+        let sts = statuses_or_own(array_of_statuses, incount, &mut own);
+        let rc = real(incount, array_of_requests, outcount, array_of_indices, sts);
         if rc != 0 && rc != abi().class(Class::InStatus) {
             return rc;
         }
-        finish_some("MPI_Testsome", rc, &tracked, outcount, indices, sts)
+        finish_some("MPI_Testsome", rc, claims, outcount, array_of_indices, array_of_statuses, sts)
     })
 }
 
 /// §3.7.6 Non-destructive test: the first call that reports completion copies back; the later
-/// Wait or Test only releases the staging.
+/// Wait or Test only releases the staging. An inactive persistent request reports completion with
+/// an empty status and copies nothing.
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Request_get_status(request: Handle, flag: *mut c_int, status: St) -> c_int {
+pub unsafe extern "C" fn MPI_Request_get_status(request: crate::abi::Handle, flag: *mut c_int, status: St) -> c_int {
     let real = real!(MPI_Request_get_status(Request, IntOut, Status));
-    if !requests::any() || crate::stage::reentered() {
+    if !requests::any() || crate::stage::reentered() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request, flag, status) };
     }
-    guarded("MPI_Request_get_status", || unsafe {
-        if flag.is_null() || !requests::tracked(request) {
-            return real(request, flag, status);
-        }
+    completion("MPI_Request_get_status", || unsafe {
+        let Some(c) = requests::claim(request) else { return real(request, flag, status) };
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
         let rc = real(request, flag, st);
         if rc == 0 && *flag != 0 {
-            return requests::store_early(request, st, "MPI_Request_get_status");
+            return c.store_early(st, "MPI_Request_get_status");
         }
         rc
     })
 }
 
 /// §3.7.3 Freeing an active request with staging: the shim keeps the real request and finishes it
-/// itself, so the data still reaches VE memory and the staging buffers come back.
+/// itself, so the data still reaches VE memory and the staging buffers come back (see
+/// [`crate::requests`] for when).
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Request_free(request: Req) -> c_int {
     let real = real!(MPI_Request_free(RequestOut));
@@ -356,8 +418,8 @@ pub unsafe extern "C" fn MPI_Request_free(request: Req) -> c_int {
     }
     guarded("MPI_Request_free", || unsafe {
         let abi = abi();
-        let h = abi.handle_at(request, 0);
-        if requests::free(h) {
+        let Some(c) = requests::claim(abi.handle_at(request, 0)) else { return real(request) };
+        if c.free() {
             abi.set_handle_at(request, 0, abi.h.request_null);
             requests::progress_orphans(false);
             return 0;
@@ -375,29 +437,64 @@ pub unsafe extern "C" fn MPI_Start(request: Req) -> c_int {
         return unsafe { real(request) };
     }
     guarded("MPI_Start", || unsafe {
-        let rc = requests::start(abi().handle_at(request, 0), "MPI_Start");
+        requests::progress_orphans(false);
+        let Some(mut c) = requests::claim(abi().handle_at(request, 0)) else { return real(request) };
+        let rc = c.start("MPI_Start");
         if rc != 0 {
             return rc;
         }
-        real(request)
+        let rc = real(request);
+        if rc != 0 {
+            c.deactivate();
+        }
+        rc
     })
 }
 
 /// §3.9
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Startall(count: c_int, array: Req) -> c_int {
+pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: Req) -> c_int {
     let real = real!(MPI_Startall(Int, RequestOut));
     if !requests::any() || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments.
-        return unsafe { real(count, array) };
+        return unsafe { real(count, array_of_requests) };
     }
     guarded("MPI_Startall", || unsafe {
-        for (_, h) in tracked_in(array, count) {
-            let rc = requests::start(h, "MPI_Startall");
+        requests::progress_orphans(false);
+        let mut claims = claim_in(array_of_requests, count);
+        for k in 0..claims.len() {
+            let rc = claims[k].1.start("MPI_Startall");
             if rc != 0 {
+                // nothing is started: undo the loads of the ones before
+                for (_, c) in claims.iter_mut().take(k) {
+                    c.deactivate();
+                }
                 return rc;
             }
         }
-        real(count, array)
+        let rc = real(count, array_of_requests);
+        if rc != 0 {
+            for (_, c) in claims.iter_mut() {
+                c.deactivate();
+            }
+        }
+        rc
     })
+}
+
+/// §6.3 Barrier: carries no buffer, but is where programs typically synchronize after freeing
+/// active requests (MPI_Isend + MPI_Request_free). It progresses the orphans after the real call;
+/// without orphans this costs one relaxed load.
+#[no_mangle]
+pub unsafe extern "C" fn MPI_Barrier(comm: crate::abi::Handle) -> c_int {
+    let real = real!(MPI_Barrier(Comm));
+    // SAFETY: forwarding the application's arguments.
+    let rc = unsafe { real(comm) };
+    if requests::orphans() && !crate::stage::reentered() {
+        guarded("MPI_Barrier", || {
+            requests::progress_orphans(false);
+            0
+        });
+    }
+    rc
 }

@@ -10,10 +10,14 @@
 //! - `blocking(Obj o)`: staged, copied back before returning;
 //! - `nonblocking(Obj o, request)`: staged, tracked in [`crate::requests`] under the request the real
 //!   call returns, copied back by the completion call that observes it complete;
-//! - `persistent(Obj o, request)`: staged once, loaded again at every MPI_Start, copied back at every
+//! - `persistent(Obj o, request)`: staged and loaded once, loaded again at every MPI_Start, copied back at every
 //!   completion, released by MPI_Request_free;
+//! - `split_begin(File f)`, `split_end(File f) ... status(s)`: the two parts of an MPI-IO split
+//!   collective; the staging made at begin is kept per file handle and copied back at end;
 //! - `refuse_ve(Obj o, "why")`: forwarded for host buffers, MPI_ERR_UNSUPPORTED_OPERATION for VE ones;
 //! - `refuse(Obj o, "why")`: always MPI_ERR_UNSUPPORTED_OPERATION.
+//! - `rma(Win w; target)`: one-sided operation: staged now, kept in [`crate::rma`] until the
+//!   synchronization that completes the operation, which stores the results.
 //!
 //! Variants: an entry preceded by `[large, fortran]` (either or both) also gets its large-count entry
 //! point `MPI_X_c` (kinds in the [`ty_c!`] flavour; `PMPI_X_c`, or `PMPI_X` with the counts converted
@@ -25,8 +29,11 @@ pub mod collective;
 pub mod completion;
 pub mod datatypes;
 pub mod environment;
+pub mod io;
 pub mod process;
 pub mod pt2pt;
+pub mod rma;
+pub mod topology;
 
 /// The C type of each argument kind of the table (the `int` count flavour).
 #[macro_export]
@@ -534,11 +541,75 @@ macro_rules! intercept {
             let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                 // SAFETY: the arguments are the application's, as the message form expects.
                 let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // Loaded at init too: MPICH 4.0's persistent Gather and Allgather read the send
+                // buffer when the request is created, so host and VE buffers behave alike.
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
                 // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
                 Ok(unsafe { real($($p),*) })
             };
             // SAFETY: $req is the application's request out-argument.
             unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // Split collective, begin part (MPI-IO): staged and loaded now; the staging waits for the end part
+    // in a table keyed by the file handle ([`crate::msg::split_begin`]).
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            split_begin(File $fh:ident) ve($v:ident) => ($r:ident) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if !$crate::ve::is_ve($v as *const std::ffi::c_void) || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            let app = $v as *const std::ffi::c_void;
+            let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<(std::ffi::c_int, *const std::ffi::c_void)> {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($r,) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: the VE buffer belongs to the application and is allocated during its call.
+                unsafe { plan.load() }?;
+                // SAFETY: the staged buffer replaces the VE one; all else is forwarded unchanged.
+                Ok((unsafe { real($($p),*) }, $r as *const std::ffi::c_void))
+            };
+            // SAFETY: $fh and $v are the application's arguments.
+            unsafe { $crate::msg::split_begin($fh, stringify!($name), app, body) }
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // Split collective, end part: completes with the staging its begin part kept, then copies back.
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            split_end(File $fh:ident) ve($v:ident) status($st:ident);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if !$crate::ve::is_ve($v as *const std::ffi::c_void) || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            let call = |staged: *const std::ffi::c_void, status: *mut std::ffi::c_void| -> std::ffi::c_int {
+                let $v = staged as _;
+                let $st = status as _;
+                // SAFETY: the staged buffer and a status replace the application's; all else is unchanged.
+                unsafe { real($($p),*) }
+            };
+            // SAFETY: $fh, $v and $st are the application's arguments.
+            unsafe { $crate::msg::split_end($fh, stringify!($name), $v as *const std::ffi::c_void, $st as *mut std::ffi::c_void, call) }
         }
         $crate::intercept!($($rest)*);
     };
@@ -576,6 +647,35 @@ macro_rules! intercept {
         #[allow(non_snake_case, unused_variables)]
         pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
             $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), false, $why)
+        }
+        $crate::intercept!($($rest)*);
+    };
+
+    // One-sided: staged now, origin buffers loaded; the staging is kept per window and target until
+    // the synchronization that completes the operation stores the results (src/rma.rs).
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
+            rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
+        $($rest:tt)*
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
+            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                // SAFETY: forwarding the application's arguments unchanged.
+                return unsafe { real($($p),*) };
+            }
+            $crate::rma::issue($win, $target, stringify!($name), |plan| {
+                // SAFETY: the arguments are the application's, as the message form expects.
+                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                unsafe { plan.load() }?;
+                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                Ok(unsafe { real($($p),*) })
+            })
         }
         $crate::intercept!($($rest)*);
     };

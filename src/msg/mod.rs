@@ -128,9 +128,17 @@ pub fn in_place(p: CBuf) -> bool {
 
 mod coll;
 pub mod large;
+mod io;
+mod pack;
 mod pt2pt;
+mod rma;
+mod topo;
 
 pub use coll::*;
 // Explicit, so it shadows the `shape` module each chapter's glob brings in: large::shape gathers them.
 pub use large::{shape, Narrow, Shape};
+pub use io::*;
+pub use pack::*;
 pub use pt2pt::*;
+pub use rma::*;
+pub use topo::*;

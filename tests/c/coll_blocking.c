@@ -5,8 +5,23 @@
  * zero counts. Eight rounds: four with one placement on every rank, four where the placement rotates
  * with the rank, so host and VE buffers meet in one call. Receive buffers start filled with a marker
  * and are compared byte for byte, gaps included.
+ * Built with -DNONBLOCKING the same tests run the nonblocking collectives (Ibcast, ...) completed by
+ * every completion form in turn; with -DPERSISTENT (MPI-4 libraries) the persistent ones.
  */
 #include "vetest.h"
+
+/* Built three times: blocking; -DNONBLOCKING (I-forms, completed in every form); -DPERSISTENT
+ * (MPI-4 persistent collectives). See COLL in nb_util.h. */
+#if defined(NONBLOCKING) || defined(PERSISTENT)
+#include "nb_util.h"
+#define COLL_BEGIN() nb_pad_init()
+#define COLL_END() nb_pad_free()
+#else
+#define COLL(b, nb, ...) MPI_##b(__VA_ARGS__)
+#define COLL_KIND "blocking"
+#define COLL_BEGIN()
+#define COLL_END()
+#endif
 
 static int round_no;
 
@@ -49,7 +64,7 @@ static void test_bcast(const char *pl) {
     char what[96];
     void *b = vt_make(pl[1], bytes, vt_rank == root ? seed(root, -1) : 0);
     unsigned char *e = malloc(bytes);
-    MPI_Bcast(b, n, MPI_INT, root, MPI_COMM_WORLD);
+    COLL(Bcast, Ibcast, b, n, MPI_INT, root, MPI_COMM_WORLD);
     vt_pattern(e, bytes, seed(root, -1));
     name(what, sizeof what, "Bcast", pl);
     vt_check(what, b, e, bytes);
@@ -67,7 +82,7 @@ static void test_bcast(const char *pl) {
         size_t total = (count - 1) * ext + 14 * sizeof(int);
         (void)vb;
         b = vt_make(pl[1], total, vt_rank == root ? seed(root, -2) : 0);
-        MPI_Bcast(b, count, vec, root, MPI_COMM_WORLD);
+        COLL(Bcast, Ibcast, b, count, vec, root, MPI_COMM_WORLD);
         if (vt_rank == root) {
             vt_pattern(e, total, seed(root, -2));
         } else {
@@ -101,7 +116,7 @@ static void test_gather(const char *pl, int in_place) {
         vt_put((char *)r + root * blk, mine, blk);
         free(mine);
     }
-    MPI_Gather(in_place && vt_rank == root ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT, root, MPI_COMM_WORLD);
+    COLL(Gather, Igather, in_place && vt_rank == root ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT, root, MPI_COMM_WORLD);
     if (vt_rank == root) {
         for (int i = 0; i < vt_size; i++) vt_pattern(e + i * blk, blk, seed(i, -1));
     } else {
@@ -136,7 +151,7 @@ static void test_gatherv(const char *pl, int in_place) {
     if (vt_rank == root)
         for (int i = 0; i < vt_size; i++) vt_pattern(e + displs[i] * sizeof(int), counts[i] * sizeof(int), seed(i, -1));
     if (in_place && vt_rank == root) vt_put(r, e, all);
-    MPI_Gatherv(in_place && vt_rank == root ? MPI_IN_PLACE : s, counts[vt_rank], MPI_INT, r, counts, displs, MPI_INT, root,
+    COLL(Gatherv, Igatherv, in_place && vt_rank == root ? MPI_IN_PLACE : s, counts[vt_rank], MPI_INT, r, counts, displs, MPI_INT, root,
                 MPI_COMM_WORLD);
     name(what, sizeof what, in_place ? "Gatherv IN_PLACE" : "Gatherv", pl);
     vt_check(what, r, e, all);
@@ -157,7 +172,7 @@ static void test_scatter(const char *pl, int in_place) {
         for (int i = 0; i < vt_size; i++) vt_pattern(e + i * blk, blk, seed(root, i));
         vt_put(s, e, all);
     }
-    MPI_Scatter(s, n, MPI_INT, in_place && vt_rank == root ? MPI_IN_PLACE : r, n, MPI_INT, root, MPI_COMM_WORLD);
+    COLL(Scatter, Iscatter, s, n, MPI_INT, in_place && vt_rank == root ? MPI_IN_PLACE : r, n, MPI_INT, root, MPI_COMM_WORLD);
     memset(e, VT_MARK, blk + 16);
     if (!(in_place && vt_rank == root)) vt_pattern(e, blk, seed(root, vt_rank));
     name(what, sizeof what, in_place ? "Scatter IN_PLACE" : "Scatter", pl);
@@ -181,7 +196,7 @@ static void test_scatterv(const char *pl, int in_place) {
     unsigned char *e = malloc(all);
     unsigned char *src = malloc(all);
     vt_pattern(src, all, seed(root, -3));
-    MPI_Scatterv(s, counts, displs, MPI_INT, in_place && vt_rank == root ? MPI_IN_PLACE : r, counts[vt_rank], MPI_INT, root,
+    COLL(Scatterv, Iscatterv, s, counts, displs, MPI_INT, in_place && vt_rank == root ? MPI_IN_PLACE : r, counts[vt_rank], MPI_INT, root,
                  MPI_COMM_WORLD);
     memset(e, VT_MARK, cap);
     if (!(in_place && vt_rank == root)) memcpy(e, src + displs[vt_rank] * sizeof(int), counts[vt_rank] * sizeof(int));
@@ -202,7 +217,7 @@ static void test_allgather(const char *pl, int in_place) {
     unsigned char *e = malloc(all);
     for (int i = 0; i < vt_size; i++) vt_pattern(e + i * blk, blk, seed(i, -1));
     if (in_place) vt_put((char *)r + vt_rank * blk, e + vt_rank * blk, blk);
-    MPI_Allgather(in_place ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT, MPI_COMM_WORLD);
+    COLL(Allgather, Iallgather, in_place ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT, MPI_COMM_WORLD);
     name(what, sizeof what, in_place ? "Allgather IN_PLACE" : "Allgather", pl);
     vt_check(what, r, e, all);
     vt_free(s);
@@ -221,7 +236,7 @@ static void test_allgatherv(const char *pl, int in_place) {
     memset(e, VT_MARK, all);
     for (int i = 0; i < vt_size; i++) vt_pattern(e + displs[i] * sizeof(int), counts[i] * sizeof(int), seed(i, -1));
     if (in_place) vt_put((char *)r + displs[vt_rank] * sizeof(int), e + displs[vt_rank] * sizeof(int), mine);
-    MPI_Allgatherv(in_place ? MPI_IN_PLACE : s, counts[vt_rank], MPI_INT, r, counts, displs, MPI_INT, MPI_COMM_WORLD);
+    COLL(Allgatherv, Iallgatherv, in_place ? MPI_IN_PLACE : s, counts[vt_rank], MPI_INT, r, counts, displs, MPI_INT, MPI_COMM_WORLD);
     name(what, sizeof what, in_place ? "Allgatherv IN_PLACE" : "Allgatherv", pl);
     vt_check(what, r, e, all);
     vt_free(s);
@@ -238,7 +253,7 @@ static void test_alltoall(const char *pl, int in_place) {
     unsigned char *e = malloc(all);
     for (int j = 0; j < vt_size; j++) vt_pattern(e + j * blk, blk, seed(vt_rank, j));
     vt_put(in_place ? r : s, e, all);
-    MPI_Alltoall(in_place ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT, MPI_COMM_WORLD);
+    COLL(Alltoall, Ialltoall, in_place ? MPI_IN_PLACE : s, n, MPI_INT, r, n, MPI_INT, MPI_COMM_WORLD);
     for (int i = 0; i < vt_size; i++) vt_pattern(e + i * blk, blk, seed(i, vt_rank));
     name(what, sizeof what, in_place ? "Alltoall IN_PLACE" : "Alltoall", pl);
     vt_check(what, r, e, all);
@@ -265,7 +280,7 @@ static void test_alltoallv(const char *pl, int in_place) {
     memset(e, VT_MARK, all);
     for (int j = 0; j < vt_size; j++) vt_pattern(e + sd[j] * sizeof(int), sc[j] * sizeof(int), seed(vt_rank, j));
     vt_put(in_place ? r : s, e, all);
-    MPI_Alltoallv(in_place ? MPI_IN_PLACE : s, sc, sd, MPI_INT, r, rc, rd, MPI_INT, MPI_COMM_WORLD);
+    COLL(Alltoallv, Ialltoallv, in_place ? MPI_IN_PLACE : s, sc, sd, MPI_INT, r, rc, rd, MPI_INT, MPI_COMM_WORLD);
     memset(e, VT_MARK, all);
     for (int i = 0; i < vt_size; i++) vt_pattern(e + rd[i] * sizeof(int), rc[i] * sizeof(int), seed(i, vt_rank));
     name(what, sizeof what, in_place ? "Alltoallv IN_PLACE" : "Alltoallv", pl);
@@ -277,6 +292,11 @@ static void test_alltoallv(const char *pl, int in_place) {
 
 /* Alltoallw: ints between ranks of equal parity sum, doubles otherwise; byte displacements with gaps. */
 static void test_alltoallw(const char *pl, int in_place) {
+#if defined(MPICH_VERSION) && (defined(NONBLOCKING) || defined(PERSISTENT))
+    /* MPICH 4.0.2's nonblocking Alltoallw with MPI_IN_PLACE delivers wrong data, with or without
+     * libmpive (host buffers too): not tested there */
+    if (in_place) return;
+#endif
     int c[64], dsp[64], d = 8;
     MPI_Datatype t[64];
     for (int j = 0; j < vt_size; j++) {
@@ -294,7 +314,7 @@ static void test_alltoallw(const char *pl, int in_place) {
     memset(e, VT_MARK, all);
     for (int j = 0; j < vt_size; j++) vt_pattern(e + dsp[j], c[j] * ((vt_rank + j) % 2 ? 8 : 4), seed(vt_rank, j));
     vt_put(in_place ? r : s, e, all);
-    MPI_Alltoallw(in_place ? MPI_IN_PLACE : s, c, dsp, t, r, c, dsp, t, MPI_COMM_WORLD);
+    COLL(Alltoallw, Ialltoallw, in_place ? MPI_IN_PLACE : s, c, dsp, t, r, c, dsp, t, MPI_COMM_WORLD);
     memset(e, VT_MARK, all);
     for (int i = 0; i < vt_size; i++) vt_pattern(e + dsp[i], c[i] * ((vt_rank + i) % 2 ? 8 : 4), seed(i, vt_rank));
     name(what, sizeof what, in_place ? "Alltoallw IN_PLACE" : "Alltoallw", pl);
@@ -326,10 +346,10 @@ static void test_reduce(const char *pl, enum red kind, int in_place) {
     }
     const void *sb = use_in_place ? MPI_IN_PLACE : s;
     switch (kind) {
-    case REDUCE: MPI_Reduce(sb, r, n, MPI_INT, MPI_SUM, root, MPI_COMM_WORLD); break;
-    case ALLREDUCE: MPI_Allreduce(sb, r, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD); break;
-    case SCAN: MPI_Scan(sb, r, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD); break;
-    case EXSCAN: MPI_Exscan(sb, r, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD); break;
+    case REDUCE: COLL(Reduce, Ireduce, sb, r, n, MPI_INT, MPI_SUM, root, MPI_COMM_WORLD); break;
+    case ALLREDUCE: COLL(Allreduce, Iallreduce, sb, r, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD); break;
+    case SCAN: COLL(Scan, Iscan, sb, r, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD); break;
+    case EXSCAN: COLL(Exscan, Iexscan, sb, r, n, MPI_INT, MPI_SUM, MPI_COMM_WORLD); break;
     }
     int upto = kind == SCAN ? vt_rank + 1 : kind == EXSCAN ? vt_rank : vt_size;
     for (int i = 0; i < n; i++) {
@@ -362,9 +382,9 @@ static void test_reduce_scatter(const char *pl, int block, int in_place) {
     int *e = malloc(total * sizeof(int));
     const void *sb = in_place ? MPI_IN_PLACE : s;
     if (block)
-        MPI_Reduce_scatter_block(sb, r, counts[0], MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        COLL(Reduce_scatter_block, Ireduce_scatter_block, sb, r, counts[0], MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     else
-        MPI_Reduce_scatter(sb, r, counts, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        COLL(Reduce_scatter, Ireduce_scatter, sb, r, counts, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     for (int i = 0; i < counts[vt_rank]; i++) {
         int sum = 0;
         for (int q = 0; q < vt_size; q++) sum += val(q, off + i);
@@ -399,7 +419,7 @@ static void test_derived(const char *pl) {
     void *s = make_ints(pl[0], 2 * n, vt_rank);
     void *r = vt_make(pl[1], 2 * n * sizeof(int), 0);
     int *e = malloc(2 * n * sizeof(int));
-    MPI_Allreduce(s, r, n, pair, op, MPI_COMM_WORLD);
+    COLL(Allreduce, Iallreduce, s, r, n, pair, op, MPI_COMM_WORLD);
     MPI_Op_free(&op);
     for (int i = 0; i < 2 * n; i++) {
         e[i] = 0;
@@ -427,7 +447,7 @@ static void test_derived(const char *pl) {
         vt_pattern(src, 24, seed(i, -9));
         for (int b = 0; b < 3; b++) memcpy(eb + i * 36 + b * 12, src + b * 8, 8);
     }
-    MPI_Allgather(s, 6, MPI_INT, r, 1, vres, MPI_COMM_WORLD);
+    COLL(Allgather, Iallgather, s, 6, MPI_INT, r, 1, vres, MPI_COMM_WORLD);
     name(what, sizeof what, "Allgather into a vector type", pl);
     vt_check(what, r, eb, all);
     vt_free(s);
@@ -441,10 +461,10 @@ static void test_zero(const char *pl) {
     void *s = vt_make(pl[0], 32, 5), *r = vt_make(pl[1], 32, 6);
     unsigned char e[32];
     int zeros[64] = {0};
-    MPI_Bcast(r, 0, MPI_INT, 0, MPI_COMM_WORLD);
-    MPI_Allreduce(s, r, 0, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    MPI_Allgather(s, 0, MPI_INT, r, 0, MPI_INT, MPI_COMM_WORLD);
-    MPI_Alltoallv(s, zeros, zeros, MPI_INT, r, zeros, zeros, MPI_INT, MPI_COMM_WORLD);
+    COLL(Bcast, Ibcast, r, 0, MPI_INT, 0, MPI_COMM_WORLD);
+    COLL(Allreduce, Iallreduce, s, r, 0, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    COLL(Allgather, Iallgather, s, 0, MPI_INT, r, 0, MPI_INT, MPI_COMM_WORLD);
+    COLL(Alltoallv, Ialltoallv, s, zeros, zeros, MPI_INT, r, zeros, zeros, MPI_INT, MPI_COMM_WORLD);
     vt_pattern(e, 32, 6);
     vt_check("zero-count collectives leave the receive buffer alone", r, e, 32);
     vt_free(s);
@@ -453,7 +473,10 @@ static void test_zero(const char *pl) {
 
 int main(int argc, char **argv) {
     vt_init(&argc, &argv);
-    for (round_no = 0; round_no < 2 * VT_NPLACE; round_no++) {
+    COLL_BEGIN();
+    /* "host": round 0 only (host buffers everywhere), to check the expectations without libmpive */
+    int rounds = argc > 1 && !strcmp(argv[1], "host") ? 1 : 2 * VT_NPLACE;
+    for (round_no = 0; round_no < rounds; round_no++) {
         const char *pl = placement(round_no);
         test_bcast(pl);
         for (int ip = 0; ip < 2; ip++) {
@@ -473,5 +496,6 @@ int main(int argc, char **argv) {
         test_derived(pl);
         test_zero(pl);
     }
-    return vt_finish("coll_blocking");
+    COLL_END();
+    return vt_finish("coll_blocking (" COLL_KIND ")");
 }

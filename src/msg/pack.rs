@@ -1,0 +1,88 @@
+//! Packing message forms (MPI-4.1 chapter 5, §5.2).
+//!
+//! The packed buffer is a run of bytes addressed by `position`, whose meaning does not change: the real
+//! call gets a host address for which `host + *position` is the staged copy of `buf + *position`.
+//! MPI_Pack writes `outbuf[*position .. new position)` and the shim copies back exactly those bytes
+//! (never past `outsize`); MPI_Unpack reads `inbuf` from `*position` on, at most the packed size of its
+//! `(outcount, datatype)` and never past `insize`.
+
+use super::{Buf, CBuf, CountT};
+use crate::abi::{Class, Handle};
+use crate::errors::{Error, Result};
+use crate::real::{abi, pmpi};
+use crate::stage::{Plan, Seg, Use};
+use std::ffi::c_int;
+
+/// The bytes of a packed buffer that a call may touch, from `*position` on: `(span, room)`, where
+/// `span` is MPI_Pack_size of `(count, dt)` (what the real call may touch: MPICH 4.0 does not check
+/// `outsize`/`insize` against it, so the staging buffer must hold it all) and `room` the part inside
+/// the application's buffer (up to `size`), the only part copied from or to VE memory.
+unsafe fn packed_part(size: c_int, position: *const c_int, count: i64, dt: Handle, comm: Handle) -> Result<([Seg; 1], [Seg; 1])> {
+    if position.is_null() {
+        return Err(Error::new(Class::Arg, "NULL position"));
+    }
+    // SAFETY: the application's position argument.
+    let pos = unsafe { position.read_unaligned() };
+    if pos < 0 || pos > size {
+        return Err(Error::new(Class::Arg, format!("position {pos} is outside the packed buffer of {size} bytes")));
+    }
+    let mut bound: c_int = 0;
+    let c = c_int::try_from(count).map_err(|_| Error::new(Class::Count, format!("count {count} too large")))?;
+    // SAFETY: plain query with the application's datatype and communicator.
+    let rc = unsafe { pmpi::PMPI_Pack_size(c, dt, comm, &mut bound) };
+    if rc != 0 {
+        return Err(Error::new(Class::Type, format!("cannot compute the packed size of {count} elements of {dt:#x} (MPI_Pack_size returned {rc})")));
+    }
+    let byte = abi().h.byte;
+    let bound = bound.max(0) as i64;
+    Ok(([Seg { disp: pos as i64, count: bound, dt: byte }], [Seg { disp: pos as i64, count: bound.min((size - pos) as i64), dt: byte }]))
+}
+
+/// MPI_Pack.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn pack<C: CountT>(
+    plan: &mut Plan,
+    inbuf: CBuf,
+    incount: C,
+    dt: Handle,
+    outbuf: Buf,
+    outsize: c_int,
+    position: *mut c_int,
+    comm: Handle,
+) -> Result<(CBuf, Buf)> {
+    // SAFETY: forwarded contract; the blocking runner stores while `position` is still valid.
+    unsafe {
+        let i = plan.arg(inbuf, incount.get(), dt, Use::In)?;
+        if !crate::ve::is_ve(outbuf) {
+            return Ok((i, outbuf));
+        }
+        let (span, room) = packed_part(outsize, position, incount.get(), dt, comm)?;
+        let o = plan.stage_with(outbuf, &span, &[], &room, false)?;
+        plan.store_upto(outbuf, position);
+        Ok((i, o))
+    }
+}
+
+/// MPI_Unpack.
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn unpack<C: CountT>(
+    plan: &mut Plan,
+    inbuf: CBuf,
+    insize: c_int,
+    position: *mut c_int,
+    outbuf: Buf,
+    outcount: C,
+    dt: Handle,
+    comm: Handle,
+) -> Result<(CBuf, Buf)> {
+    // SAFETY: forwarded contract.
+    unsafe {
+        let i = if crate::ve::is_ve(inbuf) {
+            let (span, room) = packed_part(insize, position, outcount.get(), dt, comm)?;
+            plan.stage_with(inbuf, &span, &room, &[], false)?
+        } else {
+            inbuf as Buf
+        };
+        Ok((i, plan.arg(outbuf, outcount.get(), dt, Use::Out)?))
+    }
+}

@@ -1,0 +1,68 @@
+"""Issue 5 (neighbor collectives, Pack/Unpack, MPI-IO): C programs with VE, host and mixed buffers,
+checked byte for byte against the same operations on host buffers, under Open MPI and MPICH."""
+import re
+import shutil
+
+import pytest
+
+from harness import MPIS, MPI_IDS, ROOT, build_c, mpirun
+
+
+def run_ok(mpi, np, exe, *args, **kw):
+    r = mpirun(mpi, np, [exe, *args], **kw)
+    assert r.returncode == 0, r.describe()
+    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
+    assert m, "no summary line\n" + r.describe()
+    assert int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
+    return r
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3, 4])
+def test_neighbor_collectives(mpi, np):
+    run_ok(mpi, np, build_c(mpi, "neighbor.c"))
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3])
+def test_pack_unpack(mpi, np):
+    run_ok(mpi, np, build_c(mpi, "pack.c"))
+
+
+def io_dir(mpi, np, name):
+    d = ROOT / "build" / "tests" / "io" / f"{name}-{mpi.name}-{np}"
+    shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True)
+    return d
+
+
+# Open MPI 4.1's OMPIO leaves the MPI_Test_cancelled flag of file-request statuses uninitialized, and
+# the request table (src/requests.rs, finish_entry) skips the copy back of a "cancelled" request: VE
+# buffers of nonblocking reads stay unchanged there until file requests skip that check (OMPIO and
+# ROMIO cannot cancel I/O requests). The nonblocking reads therefore run as their own test.
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3, 4])
+def test_file_io(mpi, np):
+    d = io_dir(mpi, np, "fileio")
+    run_ok(mpi, np, build_c(mpi, "fileio.c"), d, "no-nbreads", timeout=300)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 4])
+def test_file_nonblocking_reads(mpi, np):
+    d = io_dir(mpi, np, "nbreads")
+    run_ok(mpi, np, build_c(mpi, "fileio.c"), d, "nbreads", timeout=120)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_file_error_under_fatal_handler_aborts_with_message(mpi):
+    d = io_dir(mpi, 2, "fatal")
+    r = mpirun(mpi, 2, [build_c(mpi, "fileio.c"), d, "fatal"], timeout=60)
+    assert r.returncode != 0, r.describe()
+    assert "libmpive: MPI_File_write: copy of" in r.stderr, r.describe()
+    assert "returned under MPI_ERRORS_ARE_FATAL" not in r.stderr, r.describe()
+    shutil.rmtree(d, ignore_errors=True)
