@@ -20,21 +20,25 @@ const DETACH: &str = "VE memory cannot be attached to a dynamic window (see MPI_
 
 intercept! {
     /// §12.3.1 Put: the origin buffer is loaded at the call and kept until the operation completes.
+    [large, fortran]
     fn MPI_Put(origin_addr: CBuf, origin_count: Count, origin_datatype: Datatype, target_rank: Int,
                target_disp: Aint, target_count: Count, target_datatype: Datatype, win: Win)
         rma(Win win; target_rank) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
 
     /// §12.3.2 Get: the data reaches VE memory at the synchronization that completes the operation.
+    [large, fortran]
     fn MPI_Get(origin_addr: Buf, origin_count: Count, origin_datatype: Datatype, target_rank: Int,
                target_disp: Aint, target_count: Count, target_datatype: Datatype, win: Win)
         rma(Win win; target_rank) ve(origin_addr) => (origin_addr) = rma_result(origin_addr, origin_count, origin_datatype);
 
     /// §12.3.4 Accumulate (MPI_SUM, MPI_REPLACE, ...).
+    [large, fortran]
     fn MPI_Accumulate(origin_addr: CBuf, origin_count: Count, origin_datatype: Datatype, target_rank: Int,
                       target_disp: Aint, target_count: Count, target_datatype: Datatype, op: Op, win: Win)
         rma(Win win; target_rank) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
 
     /// §12.3.4 Get-accumulate: the origin is not read with MPI_NO_OP.
+    [large, fortran]
     fn MPI_Get_accumulate(origin_addr: CBuf, origin_count: Count, origin_datatype: Datatype, result_addr: Buf,
                           result_count: Count, result_datatype: Datatype, target_rank: Int, target_disp: Aint,
                           target_count: Count, target_datatype: Datatype, op: Op, win: Win)
@@ -42,80 +46,50 @@ intercept! {
         => (origin_addr, result_addr) = get_accumulate(origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype, op);
 
     /// §12.3.4 Fetch-and-op.
+    [fortran]
     fn MPI_Fetch_and_op(origin_addr: CBuf, result_addr: Buf, datatype: Datatype, target_rank: Int, target_disp: Aint,
                         op: Op, win: Win)
         rma(Win win; target_rank) ve(origin_addr, result_addr)
         => (origin_addr, result_addr) = fetch_and_op(origin_addr, result_addr, datatype, op);
 
     /// §12.3.4 Compare-and-swap.
+    [fortran]
     fn MPI_Compare_and_swap(origin_addr: CBuf, compare_addr: CBuf, result_addr: Buf, datatype: Datatype,
                             target_rank: Int, target_disp: Aint, win: Win)
         rma(Win win; target_rank) ve(origin_addr, compare_addr, result_addr)
         => (origin_addr, compare_addr, result_addr) = compare_and_swap(origin_addr, compare_addr, result_addr, datatype);
 
     /// §12.3.5 Request-based put: complete (and the staging released) with its request.
+    [large, fortran]
     fn MPI_Rput(origin_addr: CBuf, origin_count: Count, origin_datatype: Datatype, target_rank: Int,
                 target_disp: Aint, target_count: Count, target_datatype: Datatype, win: Win, request: RequestOut)
         nonblocking(Win win; request) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
 
     /// §12.3.5 Request-based get: the data reaches VE memory when the request completes.
+    [large, fortran]
     fn MPI_Rget(origin_addr: Buf, origin_count: Count, origin_datatype: Datatype, target_rank: Int,
                 target_disp: Aint, target_count: Count, target_datatype: Datatype, win: Win, request: RequestOut)
         nonblocking(Win win; request) ve(origin_addr) => (origin_addr) = rma_result(origin_addr, origin_count, origin_datatype);
 
+    [large, fortran]
     fn MPI_Raccumulate(origin_addr: CBuf, origin_count: Count, origin_datatype: Datatype, target_rank: Int,
                        target_disp: Aint, target_count: Count, target_datatype: Datatype, op: Op, win: Win,
                        request: RequestOut)
         nonblocking(Win win; request) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
 
+    [large, fortran]
     fn MPI_Rget_accumulate(origin_addr: CBuf, origin_count: Count, origin_datatype: Datatype, result_addr: Buf,
                            result_count: Count, result_datatype: Datatype, target_rank: Int, target_disp: Aint,
                            target_count: Count, target_datatype: Datatype, op: Op, win: Win, request: RequestOut)
         nonblocking(Win win; request) ve(origin_addr, result_addr)
         => (origin_addr, result_addr) = get_accumulate(origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype, op);
 
-    /// MPI-4 large-count forms (where the real MPI has them).
-    fn MPI_Put_c(origin_addr: CBuf, origin_count: MpiCount, origin_datatype: Datatype, target_rank: Int,
-                 target_disp: Aint, target_count: MpiCount, target_datatype: Datatype, win: Win)
-        rma(Win win; target_rank) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
-
-    fn MPI_Get_c(origin_addr: Buf, origin_count: MpiCount, origin_datatype: Datatype, target_rank: Int,
-                 target_disp: Aint, target_count: MpiCount, target_datatype: Datatype, win: Win)
-        rma(Win win; target_rank) ve(origin_addr) => (origin_addr) = rma_result(origin_addr, origin_count, origin_datatype);
-
-    fn MPI_Accumulate_c(origin_addr: CBuf, origin_count: MpiCount, origin_datatype: Datatype, target_rank: Int,
-                        target_disp: Aint, target_count: MpiCount, target_datatype: Datatype, op: Op, win: Win)
-        rma(Win win; target_rank) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
-
-    fn MPI_Get_accumulate_c(origin_addr: CBuf, origin_count: MpiCount, origin_datatype: Datatype, result_addr: Buf,
-                            result_count: MpiCount, result_datatype: Datatype, target_rank: Int, target_disp: Aint,
-                            target_count: MpiCount, target_datatype: Datatype, op: Op, win: Win)
-        rma(Win win; target_rank) ve(origin_addr, result_addr)
-        => (origin_addr, result_addr) = get_accumulate(origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype, op);
-
-    fn MPI_Rput_c(origin_addr: CBuf, origin_count: MpiCount, origin_datatype: Datatype, target_rank: Int,
-                  target_disp: Aint, target_count: MpiCount, target_datatype: Datatype, win: Win, request: RequestOut)
-        nonblocking(Win win; request) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
-
-    fn MPI_Rget_c(origin_addr: Buf, origin_count: MpiCount, origin_datatype: Datatype, target_rank: Int,
-                  target_disp: Aint, target_count: MpiCount, target_datatype: Datatype, win: Win, request: RequestOut)
-        nonblocking(Win win; request) ve(origin_addr) => (origin_addr) = rma_result(origin_addr, origin_count, origin_datatype);
-
-    fn MPI_Raccumulate_c(origin_addr: CBuf, origin_count: MpiCount, origin_datatype: Datatype, target_rank: Int,
-                         target_disp: Aint, target_count: MpiCount, target_datatype: Datatype, op: Op, win: Win,
-                         request: RequestOut)
-        nonblocking(Win win; request) ve(origin_addr) => (origin_addr) = rma_origin(origin_addr, origin_count, origin_datatype);
-
-    fn MPI_Rget_accumulate_c(origin_addr: CBuf, origin_count: MpiCount, origin_datatype: Datatype, result_addr: Buf,
-                             result_count: MpiCount, result_datatype: Datatype, target_rank: Int, target_disp: Aint,
-                             target_count: MpiCount, target_datatype: Datatype, op: Op, win: Win, request: RequestOut)
-        nonblocking(Win win; request) ve(origin_addr, result_addr)
-        => (origin_addr, result_addr) = get_accumulate(origin_addr, origin_count, origin_datatype, result_addr, result_count, result_datatype, op);
-
     /// §12.2.4 Dynamic windows: VE memory is refused (the window's error handler reports it).
+    [fortran]
     fn MPI_Win_attach(win: Win, base: Buf, size: Aint)
         refuse_ve(Win win) ve(base) because ATTACH;
 
+    [fortran]
     fn MPI_Win_detach(win: Win, base: CBuf)
         refuse_ve(Win win) ve(base) because DETACH;
 }
@@ -221,4 +195,23 @@ pub unsafe extern "C" fn MPI_Win_free(win: *mut c_void) -> c_int {
     }
     // SAFETY: the application's argument.
     unsafe { rma::free(win, "MPI_Win_free", || real(win)) }
+}
+
+// Fortran: Open MPI's bindings call PMPI_Win_fence..., MPICH's f08 ones too.
+crate::fortran_wrap! {
+    fn MPI_Win_fence(assert: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_start(group: Group, assert: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_complete(win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_post(group: Group, assert: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_wait(win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_test(win: Win, flag: IntOut) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_lock(lock_type: Int, rank: Int, assert: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_lock_all(assert: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_unlock(rank: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_unlock_all(win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_flush(rank: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_flush_all(win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_flush_local(rank: Int, win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_flush_local_all(win: Win) when rma::any() || crate::requests::orphans();
+    fn MPI_Win_sync(win: Win) when rma::any() || crate::requests::orphans();
 }

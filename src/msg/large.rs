@@ -97,6 +97,7 @@ impl Narrow {
 /// Shape functions: one per message form that takes arrays, with the form's name and arguments.
 pub mod shape {
     pub use super::super::coll::shape::*;
+    pub use super::super::topo::shape::*;
 }
 
 #[cfg(test)]

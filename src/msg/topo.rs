@@ -249,3 +249,56 @@ pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
         Ok((s, recv_blocks(plan, rbuf, &nb, &r)?))
     }
 }
+
+/// Shapes of the neighbor forms ([`crate::msg::large`]): send arrays have outdegree entries, receive
+/// arrays indegree.
+pub mod shape {
+    use super::neighbors;
+    use crate::abi::Handle;
+    use crate::errors::Result;
+    use crate::msg::large::Shape;
+    use crate::msg::{Buf, CBuf, CountT};
+    use std::ffi::c_void;
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
+        _sbuf: CBuf, _scount: C, _stype: Handle, _rbuf: Buf, rcounts: *const C, displs: *const D, _rtype: Handle, comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let nb = unsafe { neighbors(comm) }?;
+        let mut s = Shape::none();
+        s.add(rcounts, nb.indegree);
+        s.add(displs, nb.indegree);
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
+        _sbuf: CBuf, scounts: *const C, sdispls: *const D, _stype: Handle, _rbuf: Buf, rcounts: *const C, rdispls: *const D,
+        _rtype: Handle, comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let nb = unsafe { neighbors(comm) }?;
+        let mut s = Shape::none();
+        s.add(scounts, nb.outdegree);
+        s.add(sdispls, nb.outdegree);
+        s.add(rcounts, nb.indegree);
+        s.add(rdispls, nb.indegree);
+        Ok(s)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
+        _sbuf: CBuf, scounts: *const C, sdispls: *const D, stypes: *const c_void, _rbuf: Buf, rcounts: *const C,
+        rdispls: *const D, rtypes: *const c_void, comm: Handle,
+    ) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let nb = unsafe { neighbors(comm) }?;
+        let mut s = Shape::none();
+        for (p, n) in [(scounts as *const c_void, nb.outdegree), (sdispls as _, nb.outdegree), (stypes, nb.outdegree),
+                       (rcounts as _, nb.indegree), (rdispls as _, nb.indegree), (rtypes, nb.indegree)] {
+            s.add(p, n);
+        }
+        Ok(s)
+    }
+}
