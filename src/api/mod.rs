@@ -262,13 +262,15 @@ macro_rules! intercept {
     };
     (@large { fn $name:ident ( $($p:ident : $t:ident),* )
         nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@large_post $name ($($p: $t),*) Once true ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+        $crate::intercept!(@large_post $name ($($p: $t),*) Once ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
     };
     (@large { fn $name:ident ( $($p:ident : $t:ident),* )
         persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@large_post $name ($($p: $t),*) Persistent false ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+        $crate::intercept!(@large_post $name ($($p: $t),*) Persistent ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
     };
-    (@large_post $name:ident ($($p:ident : $t:ident),*) $kind:ident $load:literal ($objk:ident $($obj:ident)?; $req:ident)
+    // Nonblocking and persistent alike: staged and loaded now (persistent ones at init too, as the int
+    // entries are: MPICH 4.0's persistent Gather reads the send buffer when the request is created).
+    (@large_post $name:ident ($($p:ident : $t:ident),*) $kind:ident ($objk:ident $($obj:ident)?; $req:ident)
         ($($v:ident),+) ($($r:ident),+) $form:ident ($($a:ident),*)) => {
         $crate::api::paste::paste! {
             #[no_mangle]
@@ -285,10 +287,8 @@ macro_rules! intercept {
                 let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                    if $load {
-                        // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                        unsafe { plan.load() }?;
-                    }
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
                     call(false, $($p),*)
                 };
                 // SAFETY: $req is the application's request out-argument.
