@@ -123,3 +123,9 @@ def test_file_write_read(mpi, style, tmp_path):
 @pytest.mark.parametrize("style", STYLES)
 def test_rma_put_get(mpi, style):
     run_f(mpi, 2, "f_rma", style)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("style", STYLES)
+def test_neighbor_collectives(mpi, style):
+    run_f(mpi, 3, "f_neighbor", style)

@@ -38,6 +38,10 @@ int MPI_Alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], const MPI
                     const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], MPI_Comm);
 int MPI_Reduce_scatter_c(const void *, void *, const MPI_Count[], MPI_Datatype, MPI_Op, MPI_Comm);
 int MPI_Bsend_c(const void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm);
+int MPI_Neighbor_alltoallv_c(const void *, const MPI_Count[], const MPI_Aint[], MPI_Datatype, void *,
+                             const MPI_Count[], const MPI_Aint[], MPI_Datatype, MPI_Comm);
+int MPI_Neighbor_alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], void *,
+                             const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], MPI_Comm);
 #endif
 #pragma weak MPI_Send_c
 #pragma weak MPI_Recv_c
@@ -58,6 +62,8 @@ int MPI_Bsend_c(const void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm);
 #pragma weak MPI_Alltoallw_c
 #pragma weak MPI_Reduce_scatter_c
 #pragma weak MPI_Bsend_c
+#pragma weak MPI_Neighbor_alltoallv_c
+#pragma weak MPI_Neighbor_alltoallw_c
 
 static int ival(int r, int i) { return (r + 1) * 100000 + i; }
 
@@ -249,6 +255,38 @@ static void coll(const char *pl) {
     free(sc), free(rc), free(sd), free(rd), free(sdb), free(rdb), free(ty), free(sh), free(cnt), free(dsp), free(e);
 }
 
+/* Neighbor_alltoallv_c and Neighbor_alltoallw_c on a ring (distributed graph, neighbors [left, right]):
+ * the array lengths come from the topology. Block 0 goes left with n - 1 ints, block 1 right with n.
+ * Three ranks or more. */
+static void neighbor(const char *pl) {
+    const int n = 100, me = vt_rank, P = vt_size;
+    if (P < 3) return; /* left and right must differ: the order of two edges to one rank is unspecified */
+    int nb[2] = {(me + P - 1) % P, (me + 1) % P};
+    MPI_Comm ring;
+    MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD, 2, nb, MPI_UNWEIGHTED, 2, nb, MPI_UNWEIGHTED, MPI_INFO_NULL, 0, &ring);
+    MPI_Count sc[2] = {n - 1, n}, rc[2] = {n, n - 1};
+    MPI_Aint sd[2] = {0, n}, rd[2] = {0, n + 4}, sdb[2] = {0, n * sizeof(int)}, rdb[2] = {0, (n + 4) * sizeof(int)};
+    MPI_Datatype ty[2] = {MPI_INT, MPI_INT};
+    int *sh = malloc(2 * n * sizeof(int)), *e = malloc((2 * n + 4) * sizeof(int));
+    for (int i = 0; i < 2 * n; i++) sh[i] = ival(me, i);
+    for (int i = 0; i < 2 * n + 4; i++) e[i] = -1;
+    for (int i = 0; i < n; i++) e[i] = ival(nb[0], n + i);          /* left's block 1 */
+    for (int i = 0; i < n - 1; i++) e[n + 4 + i] = ival(nb[1], i);  /* right's block 0 */
+    int *s = vt_alloc(pl[0], 2 * n * sizeof(int));
+    vt_put(s, sh, 2 * n * sizeof(int));
+    int *r = ints(pl[1], 2 * n + 4, -1);
+    MPI_Neighbor_alltoallv_c(s, sc, sd, MPI_INT, r, rc, rd, MPI_INT, ring);
+    expect_ints("Neighbor_alltoallv_c", pl, r, e, 2 * n + 4);
+    vt_free(r);
+    r = ints(pl[1], 2 * n + 4, -1);
+    MPI_Neighbor_alltoallw_c(s, sc, sdb, ty, r, rc, rdb, ty, ring);
+    expect_ints("Neighbor_alltoallw_c", pl, r, e, 2 * n + 4);
+    vt_free(r);
+    vt_free(s);
+    free(sh), free(e);
+    MPI_Comm_free(&ring);
+}
+
 /* On an MPI without large-count functions: counts that do not fit in an int are MPI_ERR_COUNT, raised
  * through the communicator's handler, for host and VE buffers (nothing is staged), scalars and arrays. */
 static void errors(void) {
@@ -306,6 +344,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < VT_NPLACE; k++) {
         p2p(vt_placements[k]);
         coll(vt_placements[k]);
+        neighbor(vt_placements[k]);
     }
     /* mixed: the placement rotates with the rank */
     p2p(vt_placements[vt_rank % VT_NPLACE]);
