@@ -21,8 +21,8 @@ def run_ok(mpi, np, *args):
 
 @pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
 @pytest.mark.parametrize("np", [2, 3])
-def test_large_count_calls_with_ve_buffers(mpi, np):
-    r = run_ok(mpi, np)
+def test_large_count_calls_with_ve_buffers(mpi, np, tmp_path):
+    r = run_ok(mpi, np, tmp_path / "large.dat")
     native = "yes" in r.stdout.splitlines()[0]
     assert native == (mpi.name == "mpich"), r.describe()
 

@@ -4,7 +4,8 @@
  * which has none, libmpive serves them with the int PMPI_X after converting every count and
  * displacement the call reads, and reports MPI_ERR_COUNT when one does not fit in an int.
  *
- *   large [errors]   (errors: only the MPI_ERR_COUNT checks, on an MPI without large-count functions)
+ *   large [errors | FILE]   (errors: only the MPI_ERR_COUNT checks, on an MPI without large-count
+ *                            functions; FILE: also MPI_File_write_at_c/read_at_c/iread_at_c on FILE)
  */
 #include "vetest.h"
 #include <dlfcn.h>
@@ -38,6 +39,9 @@ int MPI_Alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], const MPI
                     const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], MPI_Comm);
 int MPI_Reduce_scatter_c(const void *, void *, const MPI_Count[], MPI_Datatype, MPI_Op, MPI_Comm);
 int MPI_Bsend_c(const void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm);
+int MPI_File_write_at_c(MPI_File, MPI_Offset, const void *, MPI_Count, MPI_Datatype, MPI_Status *);
+int MPI_File_read_at_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype, MPI_Status *);
+int MPI_File_iread_at_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype, MPI_Request *);
 int MPI_Neighbor_alltoallv_c(const void *, const MPI_Count[], const MPI_Aint[], MPI_Datatype, void *,
                              const MPI_Count[], const MPI_Aint[], MPI_Datatype, MPI_Comm);
 int MPI_Neighbor_alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], void *,
@@ -62,6 +66,9 @@ int MPI_Neighbor_alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], 
 #pragma weak MPI_Alltoallw_c
 #pragma weak MPI_Reduce_scatter_c
 #pragma weak MPI_Bsend_c
+#pragma weak MPI_File_write_at_c
+#pragma weak MPI_File_read_at_c
+#pragma weak MPI_File_iread_at_c
 #pragma weak MPI_Neighbor_alltoallv_c
 #pragma weak MPI_Neighbor_alltoallw_c
 
@@ -287,6 +294,39 @@ static void neighbor(const char *pl) {
     MPI_Comm_free(&ring);
 }
 
+/* MPI_File_write_at_c, MPI_File_read_at_c and MPI_File_iread_at_c: each rank writes its block from
+ * VE or host memory and reads the next rank's back. */
+static void file(const char *pl, const char *path) {
+    const int n = 1000, me = vt_rank, next = (vt_rank + 1) % vt_size;
+    MPI_File fh;
+    MPI_Status st;
+    MPI_Request q;
+    MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh);
+    int *w = ints(pl[0], n, me), *r = ints(pl[1], n, -1), *e = malloc(n * sizeof(int));
+    for (int i = 0; i < n; i++) e[i] = ival(next, i);
+    MPI_File_write_at_c(fh, (MPI_Offset)me * n * sizeof(int), w, n, MPI_INT, &st);
+    MPI_File_sync(fh);
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_File_sync(fh);
+    MPI_File_read_at_c(fh, (MPI_Offset)next * n * sizeof(int), r, n, MPI_INT, &st);
+    int cnt = -1;
+    MPI_Get_count(&st, MPI_INT, &cnt);
+    VT_ASSERT(cnt == n, "File_read_at_c count %d (%s)", cnt, pl);
+    expect_ints("File_write_at_c/read_at_c", pl, r, e, n);
+    vt_free(r);
+    r = ints(pl[1], n, -1);
+    MPI_File_iread_at_c(fh, (MPI_Offset)next * n * sizeof(int), r, n, MPI_INT, &q);
+    MPI_Wait(&q, MPI_STATUS_IGNORE);
+    expect_ints("File_iread_at_c", pl, r, e, n);
+    vt_free(r);
+    vt_free(w);
+    free(e);
+    MPI_File_close(&fh);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (me == 0) MPI_File_delete(path, MPI_INFO_NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+}
+
 /* On an MPI without large-count functions: counts that do not fit in an int are MPI_ERR_COUNT, raised
  * through the communicator's handler, for host and VE buffers (nothing is staged), scalars and arrays. */
 static void errors(void) {
@@ -345,6 +385,7 @@ int main(int argc, char **argv) {
         p2p(vt_placements[k]);
         coll(vt_placements[k]);
         neighbor(vt_placements[k]);
+        if (argc > 1) file(vt_placements[k], argv[1]);
     }
     /* mixed: the placement rotates with the rank */
     p2p(vt_placements[vt_rank % VT_NPLACE]);
