@@ -57,9 +57,10 @@ pub struct Staged {
     store: Option<Layout>,
     /// Store at most as many bytes as the status says arrived (receive of a predefined type).
     limit: bool,
-    /// Store only the bytes before the position the real call left in `*.0` (an `int` offset from
-    /// the buffer address; `.1` is the span's offset from it): MPI_Pack's output.
-    upto: Option<(*const std::ffi::c_int, i64)>,
+    /// Store only the bytes before the position the real call left in `*.0` (an offset from the
+    /// buffer address, an `MPI_Count` if `.2`, else an `int`; `.1` is the span's offset from it):
+    /// MPI_Pack's output.
+    upto: Option<(*const c_void, i64, bool)>,
 }
 
 /// How a call uses a buffer argument.
@@ -200,12 +201,12 @@ impl Plan {
     ///
     /// # Safety
     /// `end` stays valid until the plan stores (blocking calls only).
-    pub unsafe fn store_upto(&mut self, buf: *const c_void, end: *const std::ffi::c_int) {
+    pub unsafe fn store_upto<P: crate::msg::CountT>(&mut self, buf: *const c_void, end: *const P) {
         if !ve::is_ve(buf) {
             return;
         }
         if let Some(s) = self.items.last_mut() {
-            s.upto = Some((end, s.ve as i64 - buf as usize as i64));
+            s.upto = Some((end as *const c_void, s.ve as i64 - buf as usize as i64, std::mem::size_of::<P>() == 8));
         }
     }
 
@@ -287,7 +288,11 @@ unsafe fn upto(s: &Staged) -> usize {
     match s.upto {
         None => s.len,
         // SAFETY: the pointer is the application's position argument, valid during its call.
-        Some((end, lo)) => (unsafe { end.read_unaligned() } as i64 - lo).clamp(0, s.len as i64) as usize,
+        Some((end, lo, wide)) => {
+            // SAFETY: as above, of the width recorded.
+            let pos = unsafe { if wide { (end as *const i64).read_unaligned() } else { (end as *const std::ffi::c_int).read_unaligned() as i64 } };
+            (pos - lo).clamp(0, s.len as i64) as usize
+        }
     }
 }
 

@@ -9,14 +9,14 @@ const EXTERNAL: &str = "external32 conversion runs on the host CPU (refused as i
 
 intercept! {
     /// §5.2.1 Pack and unpack: Pack writes exactly `outbuf[*position .. new position)`.
-    [fortran]
-    fn MPI_Pack(inbuf: CBuf, incount: Count, datatype: Datatype, outbuf: Buf, outsize: Int, position: IntOut, comm: Comm)
+    [large, fortran]
+    fn MPI_Pack(inbuf: CBuf, incount: Count, datatype: Datatype, outbuf: Buf, outsize: Count, position: CountOut, comm: Comm)
         blocking(Comm comm) ve(inbuf, outbuf)
         => (inbuf, outbuf) = pack(inbuf, incount, datatype, outbuf, outsize, position, comm);
 
     /// Unpack reads `inbuf` from `*position` on.
-    [fortran]
-    fn MPI_Unpack(inbuf: CBuf, insize: Int, position: IntOut, outbuf: Buf, outcount: Count, datatype: Datatype, comm: Comm)
+    [large, fortran]
+    fn MPI_Unpack(inbuf: CBuf, insize: Count, position: CountOut, outbuf: Buf, outcount: Count, datatype: Datatype, comm: Comm)
         blocking(Comm comm) ve(inbuf, outbuf)
         => (inbuf, outbuf) = unpack(inbuf, insize, position, outbuf, outcount, datatype, comm);
 

@@ -63,6 +63,7 @@ macro_rules! ty {
     (HandleOut) => { *mut std::ffi::c_void };
     (MessageInOut) => { *mut std::ffi::c_void };
     (IntOut) => { *mut std::ffi::c_int };
+    (CountOut) => { *mut std::ffi::c_int };
     (AintOut) => { *mut $crate::abi::Aint };
     (CStr) => { *const std::ffi::c_char };
     (CStrOut) => { *mut std::ffi::c_char };
@@ -76,6 +77,7 @@ macro_rules! ty_c {
     (Count) => { $crate::abi::Count };
     (CountArr) => { *const $crate::abi::Count };
     (DispArr) => { *const $crate::abi::Aint };
+    (CountOut) => { *mut $crate::abi::Count };
     ($t:ident) => { $crate::ty!($t) };
 }
 
@@ -91,6 +93,10 @@ macro_rules! narrow {
     (DispArr, $p:ident, $n:ident, $shape:ident) => {
         // SAFETY: as above.
         unsafe { $n.array($p, stringify!($p), &$shape) }?
+    };
+    (CountOut, $p:ident, $n:ident, $shape:ident) => {
+        // SAFETY: $p is the application's in-out count (MPI_Pack's position).
+        unsafe { $n.inout($p, stringify!($p)) }?
     };
     ($t:ident, $p:ident, $n:ident, $shape:ident) => { $p };
 }
@@ -148,6 +154,8 @@ macro_rules! large_call {
                         #[allow(unused_unsafe)]
                         // SAFETY: as above, with the counts converted to int.
                         let rc = unsafe { f($($p),*) };
+                        // SAFETY: the in-out counts converted above are still the application's.
+                        unsafe { n.write_back() };
                         Ok(rc)
                     }))
                     .unwrap_or_else(|p| Err($crate::errors::from_panic(p))),

@@ -298,6 +298,7 @@ macro_rules! f2c {
     (AintArr, $p:ident, $cx:ident) => { $p as *const $crate::abi::Aint };
     (AintOut, $p:ident, $cx:ident) => { $p as *mut $crate::abi::Aint };
     (IntOut, $p:ident, $cx:ident) => { $p as *mut std::ffi::c_int };
+    (CountOut, $p:ident, $cx:ident) => { $p as *mut std::ffi::c_int };
     (Comm, $p:ident, $cx:ident) => {
         // SAFETY: $p is the address of the application's Fortran argument of this kind.
         unsafe { $crate::fortran::comm($p) }

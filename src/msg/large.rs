@@ -47,6 +47,11 @@ pub struct Narrow {
     /// Converted arrays; a Vec's elements do not move when the Vec itself does.
     arrays: SmallVec<[Vec<c_int>; 4]>,
     shape: Option<Shape>,
+    /// In-out counts (MPI_Pack's position): the `int` the call updates, and the application's
+    /// `MPI_Count` it is copied back to. Inline: the Narrow stays in place during the call.
+    cells: [c_int; 2],
+    targets: [usize; 2],
+    ncells: usize,
 }
 
 fn too_big(what: &str, v: i64) -> Error {
@@ -68,6 +73,34 @@ impl Narrow {
     pub fn count<C: CountT>(&self, v: C, what: &str) -> Result<c_int> {
         let v = v.get();
         c_int::try_from(v).map_err(|_| too_big(what, v))
+    }
+
+    /// An in-out count: its value as an `int` the call may update, copied back by [`Narrow::write_back`].
+    ///
+    /// # Safety
+    /// `p` is NULL or the application's in-out count, valid until `write_back`.
+    pub unsafe fn inout(&mut self, p: *mut i64, what: &str) -> Result<*mut c_int> {
+        if p.is_null() {
+            return Ok(std::ptr::null_mut());
+        }
+        // SAFETY: by the caller's contract.
+        let v = unsafe { p.read_unaligned() };
+        let i = self.ncells;
+        self.cells[i] = c_int::try_from(v).map_err(|_| too_big(what, v))?;
+        self.targets[i] = p as usize;
+        self.ncells += 1;
+        Ok(&mut self.cells[i])
+    }
+
+    /// Copies the in-out counts back to the application's `MPI_Count`s after the call.
+    ///
+    /// # Safety
+    /// As for [`Narrow::inout`].
+    pub unsafe fn write_back(&self) {
+        for i in 0..self.ncells {
+            // SAFETY: by the caller's contract.
+            unsafe { (self.targets[i] as *mut i64).write_unaligned(self.cells[i] as i64) };
+        }
     }
 
     /// An array of counts or displacements; `shape` is computed at most once per call.

@@ -17,12 +17,12 @@ use std::ffi::c_int;
 /// `span` is MPI_Pack_size of `(count, dt)` (what the real call may touch: MPICH 4.0 does not check
 /// `outsize`/`insize` against it, so the staging buffer must hold it all) and `room` the part inside
 /// the application's buffer (up to `size`), the only part copied from or to VE memory.
-unsafe fn packed_part(size: c_int, position: *const c_int, count: i64, dt: Handle, comm: Handle) -> Result<([Seg; 1], [Seg; 1])> {
+unsafe fn packed_part<P: CountT>(size: i64, position: *const P, count: i64, dt: Handle, comm: Handle) -> Result<([Seg; 1], [Seg; 1])> {
     if position.is_null() {
         return Err(Error::new(Class::Arg, "NULL position"));
     }
-    // SAFETY: the application's position argument.
-    let pos = unsafe { position.read_unaligned() };
+    // SAFETY: the application's position argument (an int, or an MPI_Count in the `_c` functions).
+    let pos = unsafe { super::at(position, 0) };
     if pos < 0 || pos > size {
         return Err(Error::new(Class::Arg, format!("position {pos} is outside the packed buffer of {size} bytes")));
     }
@@ -35,19 +35,19 @@ unsafe fn packed_part(size: c_int, position: *const c_int, count: i64, dt: Handl
     }
     let byte = abi().h.byte;
     let bound = bound.max(0) as i64;
-    Ok(([Seg { disp: pos as i64, count: bound, dt: byte }], [Seg { disp: pos as i64, count: bound.min((size - pos) as i64), dt: byte }]))
+    Ok(([Seg { disp: pos, count: bound, dt: byte }], [Seg { disp: pos, count: bound.min(size - pos), dt: byte }]))
 }
 
 /// MPI_Pack.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn pack<C: CountT>(
+pub unsafe fn pack<C: CountT, P: CountT>(
     plan: &mut Plan,
     inbuf: CBuf,
     incount: C,
     dt: Handle,
     outbuf: Buf,
-    outsize: c_int,
-    position: *mut c_int,
+    outsize: C,
+    position: *mut P,
     comm: Handle,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract; the blocking runner stores while `position` is still valid.
@@ -56,7 +56,7 @@ pub unsafe fn pack<C: CountT>(
         if !crate::ve::is_ve(outbuf) {
             return Ok((i, outbuf));
         }
-        let (span, room) = packed_part(outsize, position, incount.get(), dt, comm)?;
+        let (span, room) = packed_part(outsize.get(), position, incount.get(), dt, comm)?;
         let o = plan.stage_with(outbuf, &span, &[], &room, false)?;
         plan.store_upto(outbuf, position);
         Ok((i, o))
@@ -65,11 +65,11 @@ pub unsafe fn pack<C: CountT>(
 
 /// MPI_Unpack.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn unpack<C: CountT>(
+pub unsafe fn unpack<C: CountT, P: CountT>(
     plan: &mut Plan,
     inbuf: CBuf,
-    insize: c_int,
-    position: *mut c_int,
+    insize: C,
+    position: *mut P,
     outbuf: Buf,
     outcount: C,
     dt: Handle,
@@ -78,7 +78,7 @@ pub unsafe fn unpack<C: CountT>(
     // SAFETY: forwarded contract.
     unsafe {
         let i = if crate::ve::is_ve(inbuf) {
-            let (span, room) = packed_part(insize, position, outcount.get(), dt, comm)?;
+            let (span, room) = packed_part(insize.get(), position, outcount.get(), dt, comm)?;
             plan.stage_with(inbuf, &span, &room, &[], false)?
         } else {
             inbuf as Buf

@@ -39,6 +39,8 @@ int MPI_Alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], const MPI
                     const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], MPI_Comm);
 int MPI_Reduce_scatter_c(const void *, void *, const MPI_Count[], MPI_Datatype, MPI_Op, MPI_Comm);
 int MPI_Bsend_c(const void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm);
+int MPI_Pack_c(const void *, MPI_Count, MPI_Datatype, void *, MPI_Count, MPI_Count *, MPI_Comm);
+int MPI_Unpack_c(const void *, MPI_Count, MPI_Count *, void *, MPI_Count, MPI_Datatype, MPI_Comm);
 int MPI_File_write_at_c(MPI_File, MPI_Offset, const void *, MPI_Count, MPI_Datatype, MPI_Status *);
 int MPI_File_read_at_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype, MPI_Status *);
 int MPI_File_iread_at_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype, MPI_Request *);
@@ -66,6 +68,8 @@ int MPI_Neighbor_alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], 
 #pragma weak MPI_Alltoallw_c
 #pragma weak MPI_Reduce_scatter_c
 #pragma weak MPI_Bsend_c
+#pragma weak MPI_Pack_c
+#pragma weak MPI_Unpack_c
 #pragma weak MPI_File_write_at_c
 #pragma weak MPI_File_read_at_c
 #pragma weak MPI_File_iread_at_c
@@ -262,6 +266,32 @@ static void coll(const char *pl) {
     free(sc), free(rc), free(sd), free(rd), free(sdb), free(rdb), free(ty), free(sh), free(cnt), free(dsp), free(e);
 }
 
+/* MPI_Pack_c and MPI_Unpack_c: two messages packed one after the other at an MPI_Count position into
+ * a buffer at pl[1], unpacked into buffers at pl[0]. */
+static void pack(const char *pl) {
+    const int n = 300;
+    int psize = 0;
+    MPI_Pack_size(2 * n, MPI_INT, MPI_COMM_WORLD, &psize);
+    int *a = ints(pl[0], n, vt_rank), *b = ints(pl[0], n, vt_rank + 1);
+    char *packed = vt_alloc(pl[1], psize + 16);
+    MPI_Count pos = 0;
+    MPI_Pack_c(a, n, MPI_INT, packed, psize + 16, &pos, MPI_COMM_WORLD);
+    MPI_Count mid = pos;
+    MPI_Pack_c(b, n, MPI_INT, packed, psize + 16, &pos, MPI_COMM_WORLD);
+    VT_ASSERT(mid == n * (MPI_Count)sizeof(int) && pos == 2 * mid, "Pack_c positions %lld, %lld (%s)", (long long)mid, (long long)pos, pl);
+    int *x = ints(pl[0], n, -1), *y = ints(pl[0], n, -1), *e = malloc(n * sizeof(int));
+    MPI_Count upos = 0;
+    MPI_Unpack_c(packed, pos, &upos, x, n, MPI_INT, MPI_COMM_WORLD);
+    MPI_Unpack_c(packed, pos, &upos, y, n, MPI_INT, MPI_COMM_WORLD);
+    VT_ASSERT(upos == pos, "Unpack_c position %lld, want %lld (%s)", (long long)upos, (long long)pos, pl);
+    for (int i = 0; i < n; i++) e[i] = ival(vt_rank, i);
+    expect_ints("Pack_c/Unpack_c first", pl, x, e, n);
+    for (int i = 0; i < n; i++) e[i] = ival(vt_rank + 1, i);
+    expect_ints("Pack_c/Unpack_c second", pl, y, e, n);
+    vt_free(a), vt_free(b), vt_free(packed), vt_free(x), vt_free(y);
+    free(e);
+}
+
 /* Neighbor_alltoallv_c and Neighbor_alltoallw_c on a ring (distributed graph, neighbors [left, right]):
  * the array lengths come from the topology. Block 0 goes left with n - 1 ints, block 1 right with n.
  * Three ranks or more. */
@@ -385,6 +415,7 @@ int main(int argc, char **argv) {
         p2p(vt_placements[k]);
         coll(vt_placements[k]);
         neighbor(vt_placements[k]);
+        pack(vt_placements[k]);
         if (argc > 1) file(vt_placements[k], argv[1]);
     }
     /* mixed: the placement rotates with the rank */
