@@ -101,7 +101,7 @@ intercept! {
         blocking(File fh) ve(buf) => (buf) = file_write(buf, count, datatype);
 
     /// §14.4.5 Split collective data access: one per file handle at a time.
-    [fortran]
+    [large, fortran]
     fn MPI_File_read_at_all_begin(fh: File, offset: Offset, buf: Buf, count: Count, datatype: Datatype)
         split_begin(File fh) ve(buf) => (buf) = file_read_later(buf, count, datatype);
 
@@ -109,7 +109,7 @@ intercept! {
     fn MPI_File_read_at_all_end(fh: File, buf: Buf, status: Status)
         split_end(File fh) ve(buf) status(status);
 
-    [fortran]
+    [large, fortran]
     fn MPI_File_write_at_all_begin(fh: File, offset: Offset, buf: CBuf, count: Count, datatype: Datatype)
         split_begin(File fh) ve(buf) => (buf) = file_write(buf, count, datatype);
 
@@ -117,7 +117,7 @@ intercept! {
     fn MPI_File_write_at_all_end(fh: File, buf: CBuf, status: Status)
         split_end(File fh) ve(buf) status(status);
 
-    [fortran]
+    [large, fortran]
     fn MPI_File_read_all_begin(fh: File, buf: Buf, count: Count, datatype: Datatype)
         split_begin(File fh) ve(buf) => (buf) = file_read_later(buf, count, datatype);
 
@@ -125,7 +125,7 @@ intercept! {
     fn MPI_File_read_all_end(fh: File, buf: Buf, status: Status)
         split_end(File fh) ve(buf) status(status);
 
-    [fortran]
+    [large, fortran]
     fn MPI_File_write_all_begin(fh: File, buf: CBuf, count: Count, datatype: Datatype)
         split_begin(File fh) ve(buf) => (buf) = file_write(buf, count, datatype);
 
@@ -133,7 +133,7 @@ intercept! {
     fn MPI_File_write_all_end(fh: File, buf: CBuf, status: Status)
         split_end(File fh) ve(buf) status(status);
 
-    [fortran]
+    [large, fortran]
     fn MPI_File_read_ordered_begin(fh: File, buf: Buf, count: Count, datatype: Datatype)
         split_begin(File fh) ve(buf) => (buf) = file_read_later(buf, count, datatype);
 
@@ -141,7 +141,7 @@ intercept! {
     fn MPI_File_read_ordered_end(fh: File, buf: Buf, status: Status)
         split_end(File fh) ve(buf) status(status);
 
-    [fortran]
+    [large, fortran]
     fn MPI_File_write_ordered_begin(fh: File, buf: CBuf, count: Count, datatype: Datatype)
         split_begin(File fh) ve(buf) => (buf) = file_write(buf, count, datatype);
 

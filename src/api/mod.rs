@@ -329,6 +329,34 @@ macro_rules! intercept {
             }
         }
     };
+    // The begin part of an MPI-IO split collective (the end part has no count, hence no `_c`).
+    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+        split_begin(File $fh:ident) ve($v:ident) => ($r:ident) = $form:ident($($a:ident),*); }) => {
+        $crate::api::paste::paste! {
+            #[no_mangle]
+            #[allow(non_snake_case)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = concat!(stringify!($name), "_c");
+                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
+                if !$crate::ve::is_ve($v as *const std::ffi::c_void) || $crate::stage::reentered() {
+                    return $crate::api::settle($crate::errors::Obj::File($fh), FUNC, call(false, $($p),*));
+                }
+                if let Err(e) = call(true, $($p),*) {
+                    return $crate::api::settle($crate::errors::Obj::File($fh), FUNC, Err(e));
+                }
+                let app = $v as *const std::ffi::c_void;
+                let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<(std::ffi::c_int, *const std::ffi::c_void)> {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($r,) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // SAFETY: the VE buffer belongs to the application and is allocated during its call.
+                    unsafe { plan.load() }?;
+                    Ok((call(false, $($p),*)?, $r as *const std::ffi::c_void))
+                };
+                // SAFETY: $fh and $v are the application's arguments.
+                unsafe { $crate::msg::split_begin($fh, FUNC, app, body) }
+            }
+        }
+    };
     (@large { fn $name:ident ( $($p:ident : $t:ident),* ) refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
         $crate::api::paste::paste! {
             #[no_mangle]

@@ -44,6 +44,8 @@ int MPI_Unpack_c(const void *, MPI_Count, MPI_Count *, void *, MPI_Count, MPI_Da
 int MPI_File_write_at_c(MPI_File, MPI_Offset, const void *, MPI_Count, MPI_Datatype, MPI_Status *);
 int MPI_File_read_at_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype, MPI_Status *);
 int MPI_File_iread_at_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype, MPI_Request *);
+int MPI_File_write_at_all_begin_c(MPI_File, MPI_Offset, const void *, MPI_Count, MPI_Datatype);
+int MPI_File_read_at_all_begin_c(MPI_File, MPI_Offset, void *, MPI_Count, MPI_Datatype);
 int MPI_Neighbor_alltoallv_c(const void *, const MPI_Count[], const MPI_Aint[], MPI_Datatype, void *,
                              const MPI_Count[], const MPI_Aint[], MPI_Datatype, MPI_Comm);
 int MPI_Neighbor_alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], const MPI_Datatype[], void *,
@@ -73,6 +75,8 @@ int MPI_Neighbor_alltoallw_c(const void *, const MPI_Count[], const MPI_Aint[], 
 #pragma weak MPI_File_write_at_c
 #pragma weak MPI_File_read_at_c
 #pragma weak MPI_File_iread_at_c
+#pragma weak MPI_File_write_at_all_begin_c
+#pragma weak MPI_File_read_at_all_begin_c
 #pragma weak MPI_Neighbor_alltoallv_c
 #pragma weak MPI_Neighbor_alltoallw_c
 
@@ -326,8 +330,10 @@ static void neighbor(const char *pl) {
 
 /* MPI_File_write_at_c, MPI_File_read_at_c and MPI_File_iread_at_c: each rank writes its block from
  * VE or host memory and reads the next rank's back. */
-static void file(const char *pl, const char *path) {
+static void file(const char *pl, const char *base) {
     const int n = 1000, me = vt_rank, next = (vt_rank + 1) % vt_size;
+    char path[4096]; /* one file per placement */
+    snprintf(path, sizeof path, "%s.%s", base, pl);
     MPI_File fh;
     MPI_Status st;
     MPI_Request q;
@@ -348,6 +354,27 @@ static void file(const char *pl, const char *path) {
     MPI_File_iread_at_c(fh, (MPI_Offset)next * n * sizeof(int), r, n, MPI_INT, &q);
     MPI_Wait(&q, MPI_STATUS_IGNORE);
     expect_ints("File_iread_at_c", pl, r, e, n);
+    vt_free(r);
+
+    /* split collectives: the begin part is `_c`, the end part is the int one; nobody overwrites a
+     * block before its reader has read it */
+    MPI_Barrier(MPI_COMM_WORLD);
+    for (int i = 0; i < n; i++) e[i] = ival(next, i) + 7;
+    vt_free(w);
+    w = ints(pl[0], n, me);
+    int *h = malloc(n * sizeof(int));
+    for (int i = 0; i < n; i++) h[i] = ival(me, i) + 7;
+    vt_put(w, h, n * sizeof(int));
+    free(h);
+    MPI_File_write_at_all_begin_c(fh, (MPI_Offset)me * n * sizeof(int), w, n, MPI_INT);
+    MPI_File_write_at_all_end(fh, w, MPI_STATUS_IGNORE);
+    MPI_File_sync(fh);
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_File_sync(fh);
+    r = ints(pl[1], n, -1);
+    MPI_File_read_at_all_begin_c(fh, (MPI_Offset)next * n * sizeof(int), r, n, MPI_INT);
+    MPI_File_read_at_all_end(fh, r, MPI_STATUS_IGNORE);
+    expect_ints("File_write/read_at_all_begin_c", pl, r, e, n);
     vt_free(r);
     vt_free(w);
     free(e);
