@@ -146,7 +146,6 @@ pub unsafe fn info(dt: Handle) -> Result<TypeInfo> {
 /// Asks the real MPI about `dt`.
 unsafe fn query(dt: Handle) -> Result<TypeInfo> {
     let (mut size, mut lb, mut extent, mut tlb, mut textent) = (0, 0, 0, 0, 0);
-    let (mut ni, mut na, mut nd, mut combiner) = (0, 0, 0, 0);
     // SAFETY: out-pointers to locals.
     unsafe {
         let rc = pmpi::PMPI_Type_size_x(dt, &mut size);
@@ -161,12 +160,111 @@ unsafe fn query(dt: Handle) -> Result<TypeInfo> {
         if rc != 0 {
             return Err(type_error(dt, "MPI_Type_get_true_extent_x", rc));
         }
-        let rc = pmpi::PMPI_Type_get_envelope(dt, &mut ni, &mut na, &mut nd, &mut combiner);
-        if rc != 0 {
-            return Err(type_error(dt, "MPI_Type_get_envelope", rc));
-        }
     }
-    Ok(TypeInfo { size, extent, true_lb: tlb, true_extent: textent, named: combiner == abi().combiner_named })
+    // SAFETY: forwarded contract.
+    let env = unsafe { envelope(dt) }?;
+    Ok(TypeInfo { size, extent, true_lb: tlb, true_extent: textent, named: env.combiner == comb::NAMED })
+}
+
+/// A type's envelope, with the combiner numbered as in [`comb`].
+#[derive(Clone, Copy, Debug)]
+struct Envelope {
+    ni: i64,
+    na: i64,
+    /// Large counts: types built with the MPI-4 `_c` constructors keep their counts there.
+    nc: i64,
+    nd: i64,
+    combiner: i32,
+}
+
+type EnvelopeC = unsafe extern "C" fn(Handle, *mut Count, *mut Count, *mut Count, *mut Count, *mut c_int) -> c_int;
+type ContentsC = unsafe extern "C" fn(Handle, Count, Count, Count, Count, *mut c_int, *mut i64, *mut Count, *mut c_void) -> c_int;
+
+/// The MPI-4 `_c` query functions, where the real MPI has them (MPICH 4.0): a type built with a
+/// large-count constructor cannot be described by MPI_Type_get_envelope.
+fn large_queries() -> Option<(EnvelopeC, ContentsC)> {
+    static Q: OnceCell<Option<(usize, usize)>> = OnceCell::new();
+    let (e, c) = (*Q.get_or_init(|| {
+        let m = crate::real::mpi().ok()?;
+        Some((m.sym("PMPI_Type_get_envelope_c")? as usize, m.sym("PMPI_Type_get_contents_c")? as usize))
+    }))?;
+    // SAFETY: the symbols are the real library's functions of these signatures (MPI-4.0 §5.1.13).
+    Some(unsafe { (std::mem::transmute::<usize, EnvelopeC>(e), std::mem::transmute::<usize, ContentsC>(c)) })
+}
+
+unsafe fn envelope(dt: Handle) -> Result<Envelope> {
+    let named = abi().combiner_named;
+    if let Some((env_c, _)) = large_queries() {
+        let (mut ni, mut na, mut nc, mut nd, mut combiner) = (0, 0, 0, 0, 0);
+        // SAFETY: out-pointers to locals.
+        let rc = unsafe { env_c(dt, &mut ni, &mut na, &mut nc, &mut nd, &mut combiner) };
+        if rc != 0 {
+            return Err(type_error(dt, "MPI_Type_get_envelope_c", rc));
+        }
+        return Ok(Envelope { ni, na, nc, nd, combiner: combiner - named + comb::NAMED });
+    }
+    let (mut ni, mut na, mut nd, mut combiner) = (0, 0, 0, 0);
+    // SAFETY: out-pointers to locals.
+    let rc = unsafe { pmpi::PMPI_Type_get_envelope(dt, &mut ni, &mut na, &mut nd, &mut combiner) };
+    if rc != 0 {
+        return Err(type_error(dt, "MPI_Type_get_envelope", rc));
+    }
+    Ok(Envelope { ni: ni as i64, na: na as i64, nc: 0, nd: nd as i64, combiner: combiner - named + comb::NAMED })
+}
+
+/// A type's constructor arguments: the integer ones in the layout of the classic (`int`) constructor
+/// whichever constructor made the type, the addresses, and the constituent types.
+struct Contents {
+    ints: Vec<i64>,
+    addrs: Vec<i64>,
+    subs: Vec<Handle>,
+}
+
+unsafe fn contents(dt: Handle, env: &Envelope) -> Result<Contents> {
+    let abi = abi();
+    let mut ints = vec![0 as c_int; env.ni.max(0) as usize];
+    let mut addrs = vec![0i64; env.na.max(0) as usize];
+    let mut large = vec![0 as Count; env.nc.max(0) as usize];
+    let mut types = vec![0u8; env.nd.max(0) as usize * abi.handle_size()];
+    let rc = match large_queries() {
+        // SAFETY: the arrays have the sizes the envelope gave.
+        Some((_, cont_c)) => unsafe {
+            cont_c(dt, env.ni, env.na, env.nc, env.nd, ints.as_mut_ptr(), addrs.as_mut_ptr(), large.as_mut_ptr(), types.as_mut_ptr().cast())
+        },
+        // SAFETY: as above.
+        None => unsafe {
+            pmpi::PMPI_Type_get_contents(dt, env.ni as c_int, env.na as c_int, env.nd as c_int, ints.as_mut_ptr(), addrs.as_mut_ptr(), types.as_mut_ptr().cast())
+        },
+    };
+    if rc != 0 {
+        return Err(type_error(dt, "MPI_Type_get_contents", rc));
+    }
+    // SAFETY: get_contents filled nd handles.
+    let subs = (0..env.nd.max(0) as usize).map(|i| unsafe { abi.handle_at(types.as_ptr().cast(), i) }).collect();
+    if env.nc == 0 {
+        return Ok(Contents { ints: ints.into_iter().map(i64::from).collect(), addrs, subs });
+    }
+    if env.combiner == comb::SUBARRAY {
+        // large-count subarray: ints = [ndims, order], large = sizes, subsizes, starts
+        let mut v = vec![ints.first().copied().unwrap_or(0) as i64];
+        v.extend(large);
+        v.push(ints.get(1).copied().unwrap_or(0) as i64);
+        return Ok(Contents { ints: v, addrs, subs });
+    }
+    // The other large-count constructors take every count, and their byte displacements too, as
+    // MPI_Count: the large counts are the classic integer arguments followed by the classic address
+    // arguments.
+    let count = large.first().copied().unwrap_or(0).max(0) as usize;
+    let int_len = match env.combiner {
+        comb::HVECTOR | comb::HINDEXED_BLOCK => 2,
+        comb::HINDEXED | comb::STRUCT => 1 + count,
+        comb::RESIZED => 0,
+        _ => large.len(),
+    }
+    .min(large.len());
+    let (i, a) = large.split_at(int_len);
+    let addrs = if addrs.is_empty() { a.to_vec() } else { addrs };
+    Ok(Contents { ints: i.to_vec(), addrs, subs })
 }
 
 impl TypeInfo {
@@ -276,13 +374,9 @@ unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth
     if out.len() > MAX_RUNS || depth > 64 {
         return Err(Error::new(Class::Type, format!("the datatype {dt:#x} has too many blocks to stage from VE memory")));
     }
-    let abi = abi();
-    let (mut ni, mut na, mut nd, mut combiner) = (0, 0, 0, 0);
-    // SAFETY: out-pointers to locals.
-    if unsafe { pmpi::PMPI_Type_get_envelope(dt, &mut ni, &mut na, &mut nd, &mut combiner) } != 0 {
-        return Err(type_error(dt, "MPI_Type_get_envelope", -1));
-    }
-    let combiner = combiner - abi.combiner_named + comb::NAMED;
+    // SAFETY: forwarded contract.
+    let env = unsafe { envelope(dt) }?;
+    let combiner = env.combiner;
     let decoded = matches!(
         combiner,
         comb::DUP
@@ -306,16 +400,8 @@ unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth
         out.extend(runs.into_iter().map(|(o, l)| (o + base, l)));
         return Ok(());
     }
-    let mut ints = vec![0 as c_int; ni.max(0) as usize];
-    let mut addrs = vec![0i64; na.max(0) as usize];
-    let mut types = vec![0u8; nd.max(0) as usize * abi.handle_size()];
-    // SAFETY: the arrays have the sizes the envelope gave.
-    let rc = unsafe { pmpi::PMPI_Type_get_contents(dt, ni, na, nd, ints.as_mut_ptr(), addrs.as_mut_ptr(), types.as_mut_ptr().cast()) };
-    if rc != 0 {
-        return Err(type_error(dt, "MPI_Type_get_contents", rc));
-    }
-    // SAFETY: get_contents filled nd handles.
-    let subs: Vec<Handle> = (0..nd.max(0) as usize).map(|i| unsafe { abi.handle_at(types.as_ptr().cast(), i) }).collect();
+    // SAFETY: forwarded contract.
+    let Contents { ints, addrs, subs } = unsafe { contents(dt, &env) }?;
     // SAFETY: forwarded contract; the handles are released below whatever happens.
     let r = unsafe { flatten_contents(combiner, &ints, &addrs, &subs, base, out, depth) };
     for &h in &subs {
@@ -331,12 +417,12 @@ unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth
     r
 }
 
-unsafe fn flatten_contents(combiner: i32, ints: &[c_int], addrs: &[i64], subs: &[Handle], base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[Handle], base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
     let sub = subs.first().copied().unwrap_or(0);
     let last = subs.len().saturating_sub(1);
     // SAFETY: forwarded contract.
     let child = |h: Handle| -> Result<TypeInfo> { unsafe { info(h) } };
-    let n = |i: usize| ints.get(i).copied().unwrap_or(0) as i64;
+    let n = |i: usize| ints.get(i).copied().unwrap_or(0);
     let a = |i: usize| addrs.get(i).copied().unwrap_or(0);
     // One block: `len` consecutive elements of `h` at byte offset `at`.
     let block = |h: Handle, t: &TypeInfo, at: i64, len: i64, out: &mut Vec<Run>| -> Result<()> {

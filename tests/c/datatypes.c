@@ -10,7 +10,7 @@
  */
 #include "vetest.h"
 
-#define NT 20
+#define NT 32
 static MPI_Datatype types[NT];
 static const char *names[NT];
 static int nt;
@@ -101,6 +101,41 @@ static void build(void) {
     }
     MPI_Type_vector(4, 1, -3, MPI_INT, &t);
     add("vector with negative stride", t);
+#if MPI_VERSION >= 4
+    /* MPI-4 large-count constructors keep their counts in "large counts" (MPI_Type_get_contents_c) */
+    MPI_Type_vector_c(3, 2, 5, MPI_INT, &t);
+    add("vector_c", t);
+    {
+        MPI_Count bl[3] = {2, 1, 3}, d[3] = {6, 0, 10};
+        MPI_Type_indexed_c(3, bl, d, MPI_SHORT, &t);
+        add("indexed_c", t);
+    }
+    {
+        MPI_Count bl[2] = {1, 2};
+        MPI_Count d[2] = {0, 16};
+        MPI_Datatype ts[2] = {MPI_INT, MPI_DOUBLE};
+        MPI_Type_create_struct_c(2, bl, d, ts, &t);
+        add("struct_c", t);
+    }
+    {
+        MPI_Count sizes[2] = {5, 7}, subs[2] = {2, 3}, starts[2] = {1, 2};
+        MPI_Type_create_subarray_c(2, sizes, subs, starts, MPI_ORDER_C, MPI_FLOAT, &t);
+        add("subarray_c", t);
+    }
+    MPI_Type_create_hvector_c(3, 2, 20, MPI_SHORT, &t);
+    add("hvector_c", t);
+    {
+        MPI_Count bl[2] = {2, 1}, d[2] = {24, 4};
+        MPI_Type_create_hindexed_c(2, bl, d, MPI_INT, &t);
+        add("hindexed_c", t);
+        MPI_Type_create_hindexed_block_c(2, 1, d, MPI_DOUBLE, &t);
+        add("hindexed_block_c", t);
+    }
+    MPI_Type_contiguous_c(2, MPI_INT, &u);
+    MPI_Type_create_resized_c(u, 0, 12, &t);
+    add("resized_c", t);
+    MPI_Type_free(&u);
+#endif
 }
 
 /* The bytes a receive of `count` elements of `dt` at offset `off` of a marker-filled buffer must hold. */
