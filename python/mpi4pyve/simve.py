@@ -190,6 +190,27 @@ class ndarray:
     def __reduce__(self):
         return (_rebuild, (self.get(),))
 
+    # -- arithmetic, computed on the host (for the lower-case reductions of mpi4py: SUM, PROD, MAX, MIN)
+    def _binary(self, other, f):
+        other = other.get() if isinstance(other, ndarray) else other
+        return array(f(self.get(), other))
+
+    def __add__(self, other):
+        return self._binary(other, np.add)
+
+    __radd__ = __add__
+
+    def __mul__(self, other):
+        return self._binary(other, np.multiply)
+
+    __rmul__ = __mul__
+
+    def __sub__(self, other):
+        return self._binary(other, np.subtract)
+
+    def __rsub__(self, other):
+        return self._binary(other, lambda a, b: np.subtract(b, a))
+
     # -- views
     def _index(self, idx):
         if not isinstance(idx, tuple):
