@@ -95,10 +95,34 @@ def _nbytes(iface):
     return n
 
 
-def _message_wrapper(orig, where, whole, raw):
+def c_functions(cname, name):
+    """The MPI functions mpi4py calls for method `cname.name` with its buffers (int and large-count
+    forms; names the MPI library lacks are harmless)."""
+    if cname == "File":
+        base = "MPI_File_" + name.lower()
+    elif cname == "Message":
+        base = {"Recv": "MPI_Mrecv", "Irecv": "MPI_Imrecv"}[name]
+    elif cname == "Win" and name in ("Create", "Attach"):
+        base = "MPI_Win_" + name.lower()
+    else:
+        base = "MPI_" + name
+    return (base, base + "_c")
+
+
+UNINTERCEPTED = {}   # "Class.method" -> MPI functions mpi4py would call in the MPI library directly
+
+
+def _message_wrapper(orig, where, whole, raw, missing=()):
     convert, has_ve, as_raw, ve_interface = _vebuf.convert, _vebuf.has_ve, _vebuf.as_raw, _vebuf.ve_interface
     raw_pos = {p for p, _ in raw}
     raw_kw = {k for _, k in raw}
+    if missing:
+        from . import _shim  # noqa: PLC0415
+
+        why = (f"mpi4pyve: {where} is not available with VE arrays with this libmpive "
+               f"({_shim.shim_file()}): mpi4py calls {' and '.join(missing)} here, which the MPI library "
+               f"provides and libmpive does not intercept, so the VE address would reach the MPI library "
+               f"unstaged. Use a libmpive that intercepts {missing[0]}, or host (numpy) arrays.")
 
     def conv(a, is_raw):
         if is_raw:
@@ -117,6 +141,8 @@ def _message_wrapper(orig, where, whole, raw):
                     break
             else:
                 return orig(self, *args, **kwargs)
+        if missing:
+            raise NotImplementedError(why)
         args = [conv(a, i in raw_pos) for i, a in enumerate(args)]
         kwargs = {k: conv(a, k in raw_kw) for k, a in kwargs.items()}
         try:
@@ -194,24 +220,33 @@ def _wrap(cls, name, maker):
     if name not in d:
         return
     orig = d[name]
-    if getattr(orig, "__mpi4pyve__", None):
+    # class methods (Win.Create, Comm.Join...): wrap the function, keep the descriptor kind; the
+    # wrapper then gets the class where it would get the instance
+    kind = type(orig) if isinstance(orig, (classmethod, staticmethod)) else None
+    func = orig.__func__ if kind else orig
+    if getattr(func, "__mpi4pyve__", None):
         return
-    _set(cls, name, maker(orig))
+    new = maker(func)
+    _set(cls, name, kind(new) if kind else new)
     PATCHED.append(f"{cls.__name__}.{name}")
 
 
 def install(MPI):
     """Wraps mpi4py.MPI's buffer-taking methods (idempotent)."""
+    from . import _shim  # noqa: PLC0415
+
     _vebuf.install(MPI)
-    for table, whole in ((_WHOLE, True), (_SPLIT, False)):
-        for cname, names in table.items():
-            cls = getattr(MPI, cname)
-            for name in names.split():
-                _wrap(cls, name, lambda o, c=cname, n=name, w=whole:
-                      _message_wrapper(o, f"{c}.{n}", w, _RAW.get((c, n), ())))
-    for (cname, name), raw in _RAW.items():
-        _wrap(getattr(MPI, cname), name, lambda o, c=cname, n=name, r=raw:
-              _message_wrapper(o, f"{c}.{n}", False, r))
+    methods = [(cname, name, whole) for table, whole in ((_WHOLE, True), (_SPLIT, False))
+               for cname, names in table.items() for name in names.split()]
+    methods += [(cname, name, False) for (cname, name) in _RAW if (cname, name, False) not in methods]
+    names = sorted({f for c, n, _ in methods for f in c_functions(c, n)})
+    bypass = set(_shim.unintercepted(MPI, names))
+    for cname, name, whole in methods:
+        missing = tuple(f for f in c_functions(cname, name) if f in bypass)
+        if missing:
+            UNINTERCEPTED[f"{cname}.{name}"] = missing
+        _wrap(getattr(MPI, cname), name, lambda o, c=cname, n=name, w=whole, m=missing:
+              _message_wrapper(o, f"{c}.{n}", w, _RAW.get((c, n), ()), m))
     for (cname, name), why in _VE_REFUSED.items():
         _wrap(getattr(MPI, cname), name, lambda o, c=cname, n=name, y=why: _refuse_ve_wrapper(o, f"{c}.{n}", y))
     for cname, name in _ALWAYS_REFUSED:

@@ -87,7 +87,7 @@ def load():
         return _lib
     if _in_global_scope():
         _lib = _declare(ctypes.CDLL(None))
-        _path = "the global scope (LD_PRELOAD or linked)"
+        _path = "preloaded or linked"
         return _lib
     if "mpi4py.MPI" in sys.modules:
         raise ImportError(
@@ -116,24 +116,66 @@ def lib():
     return _lib if _lib is not None else load()
 
 
+class _DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def file_of(func):
+    """The file of the shared object that defines the ctypes function `func` (dladdr), or None."""
+    libc = ctypes.CDLL(None)
+    dladdr = libc.dladdr
+    dladdr.restype = ctypes.c_int
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(_DlInfo)]
+    info = _DlInfo()
+    if not dladdr(ctypes.cast(func, ctypes.c_void_p), ctypes.byref(info)) or not info.dli_fname:
+        return None
+    return os.fsdecode(info.dli_fname)
+
+
+def _handle(path):
+    """A dlsym handle of an object that is already loaded (its definitions and its dependencies')."""
+    try:
+        return ctypes.CDLL(path, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+    except OSError:
+        return None
+
+
+def shim_file():
+    """The file libmpive was loaded from."""
+    return file_of(lib().mpive_version)
+
+
+def unintercepted(mpi_module, names):
+    """The MPI functions among `names` that mpi4py's extension module would call in the MPI library
+    itself: the library defines them and libmpive does not.
+
+    mpi4py calls MPI-4 functions (the large-count MPI_*_c family, MPI_Isendrecv, ...) through weak
+    references that bind to whichever loaded object defines the name first. When libmpive lacks one
+    that the MPI library has (MPICH 4 has the large-count family), a VE address would reach the MPI
+    library unstaged and fault there."""
+    shim = _handle(shim_file() or "")
+    ext = _handle(getattr(mpi_module, "__file__", "") or "")
+    if shim is None or ext is None:
+        return []
+    # dlsym on the extension's handle searches the extension and its dependencies: the MPI library
+    # (libmpive is preloaded or opened on its own, never a dependency of the extension)
+    return [n for n in names if hasattr(ext, n) and not hasattr(shim, n)]
+
+
 def origin():
     """Where libmpive was found."""
     lib()
-    return _path
+    if _path and os.path.isabs(_path):
+        return f"{_path} (opened by mpi4pyve)"
+    return f"{shim_file()} ({_path})"
 
 
 def simulated_libveo():
     """The simulated libveo built next to libmpive (target/release/libveo.so), if any."""
-    lib()
-    d = None
-    if _path and os.path.isabs(_path):
-        d = os.path.dirname(_path)
-    else:
-        pre = os.environ.get("LD_PRELOAD", "")
-        for p in pre.replace(":", " ").split():
-            if os.path.basename(p).startswith("libmpive"):
-                d = os.path.dirname(os.path.abspath(p))
-    if d:
+    where = shim_file()
+    if where:
+        d = os.path.dirname(os.path.abspath(where))
         for name in ("libveo.so", "libveo.so.1"):
             p = os.path.join(d, name)
             if os.path.exists(p):
