@@ -219,10 +219,20 @@ class ndarray:
             if not (i is Ellipsis or i is None or isinstance(i, (slice, int, np.integer))):
                 raise IndexError("simve arrays take integers, slices, None and Ellipsis as indices")
         # Index a fake numpy array with the same layout at a made-up address (never read: numpy only
-        # computes the view), then read the offset, shape and strides of the result.
+        # computes the view), then read the offset, shape and strides of the result. The fake has an
+        # extra trailing axis that the index never touches, so integer indices give arrays, never
+        # scalars; Ellipsis is expanded first so that it cannot reach that axis.
+        real = sum(1 for i in idx if i is not None and i is not Ellipsis)
+        if real > self.ndim:
+            raise IndexError(f"too many indices for a {self.ndim}-dimensional array")
+        dots = [k for k, i in enumerate(idx) if i is Ellipsis]
+        if len(dots) > 1:
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        fill = (slice(None),) * (self.ndim - real)
+        idx = idx[:dots[0]] + fill + idx[dots[0] + 1:] if dots else idx + fill
         fake_base = 1 << 40
-        fake = np.asarray(_Fake(self.shape, self.dtype, self.strides, fake_base))
-        v = fake[idx + (None,)]          # the extra axis keeps integer results arrays, never scalars
+        fake = np.asarray(_Fake(self.shape + (1,), self.dtype, self.strides + (self.itemsize,), fake_base))
+        v = fake[idx + (slice(None),)]
         addr = v.__array_interface__["data"][0]
         return ndarray(v.shape[:-1], self.dtype, _alloc=self._alloc,
                        _offset=self._offset + (addr - fake_base), strides=v.strides[:-1], readonly=self.readonly)
