@@ -163,3 +163,12 @@ def test_mpi4py_imported_first_without_the_shim(mpi):
     # with the shim preloaded, the order does not matter
     r = mpirun(mpi, 1, [VENV_PYTHON, "-c", code + "print('fine')"], preload=True, env=env(mpi), timeout=60)
     assert r.returncode == 0 and "fine" in r.stdout, r.describe()
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_tutorial_example(mpi):
+    """examples-python/tutorial.py (mpi4py-ve's tutorial) with `python -m mpi4pyve`, without preload."""
+    r = mpirun(mpi, 4, [VENV_PYTHON, "-m", "mpi4pyve", ROOT / "examples-python" / "tutorial.py"], preload=False,
+               env=env(mpi), timeout=180)
+    assert r.returncode == 0 and "tutorial done on 4 ranks" in r.stdout, r.describe()
+    assert r.stdout.count(": ok") == 6, r.describe()
