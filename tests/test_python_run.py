@@ -172,3 +172,10 @@ def test_tutorial_example(mpi):
                env=env(mpi), timeout=180)
     assert r.returncode == 0 and "tutorial done on 4 ranks" in r.stdout, r.describe()
     assert r.stdout.count(": ok") == 6, r.describe()
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_mpi_library_ahead_of_libmpive_in_the_global_scope(mpi):
+    code = f"import ctypes, os\nctypes.CDLL({mpi.libmpi!r}, mode=os.RTLD_GLOBAL)\nfrom mpi4pyve import MPI\n"
+    r = mpirun(mpi, 1, [VENV_PYTHON, "-c", code], preload=False, env=env(mpi), timeout=60)
+    assert r.returncode != 0 and "defines MPI_Send ahead of libmpive" in r.stderr, r.describe()

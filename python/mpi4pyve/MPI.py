@@ -9,6 +9,7 @@ import sys
 from . import _shim
 
 _shim.load()
+_shim.check_first()
 
 try:
     from mpi4py import MPI as _MPI  # noqa: E402  (after libmpive is in the global scope)

@@ -116,6 +116,19 @@ def lib():
     return _lib if _lib is not None else load()
 
 
+def check_first():
+    """Fails unless libmpive's MPI_Send is the first definition in the global symbol scope (the one
+    mpi4py's extension module binds to): an MPI library opened RTLD_GLOBAL before libmpive was
+    would otherwise receive VE addresses."""
+    first = file_of(ctypes.CDLL(None).MPI_Send)
+    shim = shim_file()
+    if first and shim and os.path.realpath(first) != os.path.realpath(shim):
+        raise ImportError(
+            f"mpi4pyve: {first} defines MPI_Send ahead of libmpive ({shim}) in the global symbol scope "
+            f"(it was loaded with RTLD_GLOBAL before libmpive), so mpi4py's MPI calls would not reach "
+            f"libmpive. Import mpi4pyve first, or run with LD_PRELOAD={shim}.")
+
+
 class _DlInfo(ctypes.Structure):
     _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
                 ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
