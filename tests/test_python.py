@@ -13,11 +13,11 @@ PYDIR = ROOT / "tests" / "python"
 FAMILIES = ["p2p", "coll", "pickle", "topo", "pack", "file", "win", "noncontig", "veo"]
 
 
-def inner_pytest(mpi, np, path, timeout=400, preload=True, extra_env=None):
+def inner_pytest(mpi, np, path, timeout=300, preload=True, extra_env=None):
     """Runs the rank-level test file `path` on `np` ranks; fails unless every rank passed."""
     env = python_env(mpi, {"PYTHONPATH": f"{PYDIR}:{ROOT / 'python'}", **(extra_env or {})})
     argv = [VENV_PYTHON, "-m", "pytest", "-p", "mpiplugin", "-p", "no:cacheprovider",
-            "-o", "python_files=mpi_*.py", "-o", "faulthandler_timeout=150", "-q", "-rfE", "--color=no",
+            "-o", "python_files=mpi_*.py", "-o", "faulthandler_timeout=120", "-q", "-rfE", "--color=no",
             "--no-header", str(path)]
     r = mpirun(mpi, np, argv, preload=preload, env=env, timeout=timeout)
     summaries = re.findall(r"^MPIRANK-SUMMARY rank=(\d+) size=(\d+) passed=(\d+) failed=(\d+) "

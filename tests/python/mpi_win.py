@@ -41,8 +41,10 @@ class Epoch:
     def op(self, target, fn):
         if self.sync == "lock":
             self.win.Lock(target, MPI.LOCK_EXCLUSIVE)
-            fn()
-            self.win.Unlock(target)
+            try:
+                fn()
+            finally:   # a failing call must not leave the target locked (the next test would hang)
+                self.win.Unlock(target)
         else:
             fn()
             if self.sync == "lock_all":
@@ -68,9 +70,28 @@ class Epoch:
         return False
 
 
+_windows = []
+
+
+@pytest.fixture(autouse=True)
+def free_windows():
+    """Frees the windows a failing test left behind (every rank fails alike), closing an open
+    lock_all epoch first."""
+    yield
+    while _windows:
+        w = _windows.pop()
+        if w != MPI.WIN_NULL:
+            try:
+                w.Unlock_all()
+            except MPI.Exception:
+                pass
+            w.Free()
+
+
 def window(xp, n, dtype, on_ve):
     mem = (xp if on_ve else Host).array(data(n, dtype, seed=9))
     w = MPI.Win.Create(mem, np.dtype(dtype).itemsize, comm=comm)
+    _windows.append(w)
     return w, mem
 
 
@@ -158,6 +179,7 @@ def test_request_based(ve_window):
 def test_allocated_window_with_ve_origins():
     def f(xp):
         w = MPI.Win.Allocate(8 * N, 8, comm=comm)
+        _windows.append(w)
         mem = np.frombuffer(w.tomemory(), dtype="f8")
         mem[:] = -1
         a = xp.array(data(N))
