@@ -2,10 +2,11 @@
 scripts/setup.sh into build/mpi4py-sdist) under `mpirun -n 2`, with and without LD_PRELOAD=libmpive.so,
 for Open MPI and MPICH: every test must have the same outcome in both runs.
 
-Excluded, as in ../shared/design-notes.md section 5: the dynamic-process tests (test_spawn,
-test_dynproc: mpi4py-ve does not support dynamic process management, and Open MPI hangs in
-Lookup_name without a name server), and for MPICH also test_util_pool and test_util_sync (they spawn
-or need more from the process manager than hydra singleton runs give)."""
+Excluded: the dynamic-process tests, test_spawn and test_dynproc (mpi4py-ve does not support dynamic
+process management; Open MPI hangs in Lookup_name for minutes without a name server); for MPICH also
+test_util_sync, which fails and then hangs without libmpive too (MPICH 4.0.2: rank 0 errors in
+TestConditionMutexWorld.testWaitForNotify while rank 1 waits forever). test_util_pool, which
+design-notes section 5 also excluded for MPICH, passes there (its spawning tests skip themselves)."""
 import collections
 import importlib.metadata
 import json
@@ -16,7 +17,7 @@ from harness import MPIS, MPI_IDS, ROOT, VENV_PYTHON, mpirun, python_env
 
 VERSION = importlib.metadata.version("mpi4py")
 SDIST = ROOT / "build" / "mpi4py-sdist" / f"mpi4py-{VERSION}"
-EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|pool|util_sync"}
+EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|util_sync"}
 NP = 2
 
 
