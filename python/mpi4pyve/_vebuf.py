@@ -99,13 +99,16 @@ def _derived_type(base, reps, shape, strides):
     key = (base.handle, reps, shape, strides)
     t = _derived.get(key)
     if t is None:
-        t = base.Create_contiguous(reps) if reps != 1 else base.Dup()
+        t = base.Create_contiguous(reps) if reps != 1 else base
         for n, s in reversed(list(zip(shape, strides))):
             if n == 1:
                 continue
             nt = t.Create_hvector(n, 1, s)
-            t.Free()
+            if t is not base:
+                t.Free()   # the outer type keeps what it needs of the inner one
             t = nt
+        if t is base:      # no dimension with more than one element (contiguous arrays never get here)
+            t = base.Dup()
         t.Commit()
         _derived[key] = t
     return t

@@ -106,25 +106,36 @@ def test_read(method):
     same(f)
 
 
+# MPICH 4.0.2's ROMIO aborts ("Out of memory in file adio/common/flatten.c") on any derived datatype
+# that mpi4py 4 makes there (with the large-count constructors), host buffers and no libmpive alike.
+DERIVED_IO = MPI.get_vendor()[0] != "MPICH"
+
+
 def test_read_write_with_explicit_datatypes_and_views():
     # a file view of ints with holes; VE buffers given as [buf, count, type] and read back with a
-    # receive datatype that leaves holes in the VE array
+    # memory datatype that leaves holes in the VE array (on MPICH: count and displacement specs)
     def f(xp):
         p = path(f"view-{xp.name}")
         fh = MPI.File.Open(comm, p, MPI.MODE_CREATE | MPI.MODE_RDWR)
-        ft = MPI.INT.Create_vector(N // 2, 1, size)
-        ft.Commit()
-        fh.Set_view(rank * 4, MPI.INT, ft)
         a = xp.array(data(N, "i4"))
-        fh.Write_all([a, N // 2, MPI.INT])
-        fh.Seek(0)
-        bt = MPI.INT.Create_vector(N // 2, 1, 2)
-        bt.Commit()
         b = xp.full(N, -1, "i4")
-        fh.Read_all([b, 1, bt])
+        if DERIVED_IO:
+            ft = MPI.INT.Create_vector(N // 2, 1, size)
+            ft.Commit()
+            fh.Set_view(rank * 4, MPI.INT, ft)
+            fh.Write_all([a, N // 2, MPI.INT])
+            fh.Seek(0)
+            bt = MPI.INT.Create_vector(N // 2, 1, 2)
+            bt.Commit()
+            fh.Read_all([b, 1, bt])
+            ft.Free()
+            bt.Free()
+        else:
+            fh.Set_view(rank * N * 2, MPI.INT, MPI.INT)
+            fh.Write_all([a, (N // 2, 1), MPI.INT])
+            fh.Seek(0)
+            fh.Read_all([b, (N // 2, 3), MPI.INT])
         fh.Close()
-        ft.Free()
-        bt.Free()
         comm.Barrier()
         return [np.fromfile(p, dtype="i4"), b]
     same(f)
