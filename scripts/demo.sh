@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: unchanged MPI programs whose buffers live in (simulated) VE memory, run with libmpive
-# preloaded under both Open MPI and MPICH.
+# preloaded under both Open MPI and MPICH; then mpi4py-ve's tutorial in Python (mpi4pyve).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=$PWD/target/release
@@ -21,4 +21,20 @@ for mpi in openmpi mpich; do
     mpirun.$mpi -np 2 "${fwd[@]}" build/demo/ve_pingpong_$mpi
     mpirun.$mpi -np 4 "${fwd[@]}" build/demo/ve_allreduce_$mpi
 done
-echo "== demo done: VE buffers went through stock Open MPI and MPICH"
+# Python: mpi4pyve (installed into .venv by setup.sh) on the stock mpi4py wheels, no LD_PRELOAD: the
+# package opens libmpive from the build tree before mpi4py loads the MPI library.
+# mpi4py's MPICH build links libmpi.so.12; Debian ships MPICH as libmpich.so.12.
+mkdir -p build/mpich-abi
+[ -e build/mpich-abi/libmpi.so.12 ] ||
+    ln -s "$(/sbin/ldconfig -p | awk '/libmpich\.so\.12 .*x86-64/ {print $NF; exit}')" build/mpich-abi/libmpi.so.12
+for mpi in openmpi mpich; do
+    echo "== $mpi: mpirun -n 4 python -m mpi4pyve examples-python/tutorial.py"
+    if [ $mpi = openmpi ]; then
+        MPI4PY_LIBMPI=libmpi.so.40 mpirun.openmpi -np 4 -x MPI4PY_LIBMPI -x MPIVE_VEO_LIB \
+            .venv/bin/python -m mpi4pyve examples-python/tutorial.py
+    else
+        MPI4PY_LIBMPI=libmpich.so.12 LD_LIBRARY_PATH="$PWD/build/mpich-abi${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+            mpirun.mpich -np 4 .venv/bin/python -m mpi4pyve examples-python/tutorial.py
+    fi
+done
+echo "== demo done: VE buffers went through stock Open MPI and MPICH, from C and from Python"

@@ -2,7 +2,8 @@
 # Sets up libmpi-ve on a fresh Debian 12 machine and runs the demo on the simulated VE:
 #  - installs Open MPI, MPICH, gfortran and valgrind from apt where missing (as root, or through sudo),
 #  - builds libmpive.so and the simulated libveo (cargo build --release),
-#  - creates .venv with the Python packages the tests and the mpi4pyve package need,
+#  - creates .venv with the Python packages the tests and the mpi4pyve package need, installs mpi4pyve
+#    (python/) into it, and fetches the sdist of the pinned mpi4py for its test suite,
 #  - runs scripts/demo.sh.
 # Pass --no-demo to skip the demo.
 set -euo pipefail
@@ -29,6 +30,16 @@ echo "== Python environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements-dev.txt
+echo "== mpi4pyve (pip install ./python)"
+.venv/bin/pip install -q ./python
+# mpi4py's own test suite, from the sdist of the installed (pinned) version: tests/test_python_mpi4py_suite.py
+v=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("mpi4py"))')
+if [ ! -f "build/mpi4py-sdist/mpi4py-$v/test/main.py" ]; then
+    echo "== mpi4py $v sdist (its test suite)"
+    mkdir -p build/mpi4py-sdist
+    .venv/bin/pip download -q --no-binary :all: --no-deps "mpi4py==$v" -d build/mpi4py-sdist
+    tar -xzf "build/mpi4py-sdist/mpi4py-$v.tar.gz" -C build/mpi4py-sdist
+fi
 
 if [ "${1:-}" != "--no-demo" ]; then
     bash scripts/demo.sh

@@ -138,8 +138,9 @@ def base_env(preload=True, extra=None):
 FORWARD = ("LD_PRELOAD", "MPIVE_", "SIMVE_", "PYTHON", "MPI4PY", "VT_", "PATH", "LD_LIBRARY_PATH", "HOME", "VIRTUAL_ENV", "MPIR_CVAR_", "UCX_")
 
 
-def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180):
-    """Runs `argv` on `np` ranks of `mpi`; returns a Result (never raises on failure or timeout)."""
+def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180, stdin_text=None):
+    """Runs `argv` on `np` ranks of `mpi`; returns a Result (never raises on failure or timeout).
+    `stdin_text` is given to mpirun's standard input (both MPIs forward it to rank 0)."""
     e = base_env(preload, env)
     cmd = [mpi.run, "-np", str(np)]
     if mpi.name == "openmpi":
@@ -149,9 +150,10 @@ def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180):
                 cmd += ["-x", k]
     cmd += [str(a) for a in argv]
     p = subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True, cwd=ROOT)
+                         start_new_session=True, cwd=ROOT,
+                         stdin=subprocess.PIPE if stdin_text is not None else None)
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = p.communicate(input=stdin_text, timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         out, err = p.communicate()
@@ -162,3 +164,47 @@ def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180):
 
 def have(cmd):
     return shutil.which(cmd) is not None
+
+
+# -- Python programs (mpi4py / mpi4pyve) ------------------------------------------------------------
+
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def _system_lib(soname):
+    """Path of a system library from the loader cache (ldconfig -p), or None."""
+    out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        parts = line.strip().split(" => ")
+        if len(parts) == 2 and parts[0].split()[0] == soname and "x86-64" in parts[0]:
+            return parts[1]
+    return None
+
+
+def mpich_abi_dir():
+    """build/mpich-abi holding libmpi.so.12 -> Debian's libmpich.so.12.
+
+    mpi4py's binary wheels link their MPICH-ABI extension against `libmpi.so.12` (the soname of
+    MPICH's own builds); Debian's MPICH package only ships libmpich.so.12. The directory goes on
+    LD_LIBRARY_PATH for Python programs under MPICH."""
+    d = ROOT / "build" / "mpich-abi"
+    link = d / "libmpi.so.12"
+    if not link.exists():
+        target = _system_lib("libmpich.so.12") or "/usr/lib/x86_64-linux-gnu/libmpich.so.12"
+        d.mkdir(parents=True, exist_ok=True)
+        try:
+            link.symlink_to(target)
+        except FileExistsError:  # another test made it meanwhile
+            pass
+    return d
+
+
+def python_env(mpi: Mpi, extra=None):
+    """Environment for mpi4py's wheels under `mpi`: which MPI library and ABI to load."""
+    env = {"MPI4PY_LIBMPI": mpi.libmpi, "MPI4PY_MPIABI": mpi.name, "PYTHONUNBUFFERED": "1",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    if mpi.name == "mpich":
+        old = os.environ.get("LD_LIBRARY_PATH")
+        env["LD_LIBRARY_PATH"] = str(mpich_abi_dir()) + (os.pathsep + old if old else "")
+    env.update(extra or {})
+    return env

@@ -1,0 +1,270 @@
+"""Point-to-point with VE arrays (mpi4pyve) against the same on numpy arrays: every send mode, the
+buffer-spec forms, Sendrecv(_replace), nonblocking and persistent requests with every completion
+call, matched probes and Message.Recv/Irecv. Runs on every rank (see mpiplugin)."""
+import numpy as np
+import pytest
+from vecheck import DTYPES, MPI, comm, data, rank, same, same_outcome, size
+
+peer = rank ^ 1 if (rank ^ 1) < size else MPI.PROC_NULL
+N = 12
+
+
+def _type(dt):
+    return MPI._typedict[np.dtype(dt).char] if np.dtype(dt).kind != "c" else MPI.C_DOUBLE_COMPLEX
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+def test_send_recv_bare_infers_the_datatype(dt):
+    def run(xp):
+        s = xp.array(data(N, dt))
+        r = xp.zeros(N, dt)
+        st = MPI.Status()
+        if rank % 2 == 0:
+            comm.Send(s, dest=peer, tag=3)
+            comm.Recv(r, source=peer, tag=4, status=st)
+        else:
+            comm.Recv(r, source=peer, tag=3, status=st)
+            comm.Send(s, dest=peer, tag=4)
+        return [r, st.Get_count(MPI.BYTE), st.Get_source(), st.Get_tag()]
+    same(run)
+
+
+@pytest.mark.parametrize("form", ["typed", "count", "count_disp", "str_type"])
+def test_buffer_spec_forms(form):
+    def spec(a, n, disp=0):
+        return {"typed": [a, MPI.DOUBLE], "count": [a, n, MPI.DOUBLE],
+                "count_disp": [a, (n, disp), MPI.DOUBLE], "str_type": [a, "d"]}[form]
+
+    def run(xp):
+        s = xp.array(data(N))
+        r = xp.full(N, -1.0)
+        n, disp = (N, 0) if form in ("typed", "str_type") else (5, 3)
+        if rank % 2 == 0:
+            comm.Send(spec(s, n, disp), dest=peer)
+            comm.Recv(spec(r, n, disp), source=peer)
+        else:
+            comm.Recv(spec(r, n, disp), source=peer)
+            comm.Send(spec(s, n, disp), dest=peer)
+        return [r]
+    same(run)
+
+
+@pytest.mark.parametrize("mode", ["Ssend", "Rsend", "Issend", "Irsend", "Isend"])
+def test_send_modes(mode):
+    def run(xp):
+        s = xp.array(data(N, "i8"))
+        r = xp.zeros(N, "i8")
+        # every receive is posted before the barrier, so that ready-mode sends are legal
+        req = comm.Irecv(r, source=peer, tag=7)
+        comm.Barrier()
+        if mode.startswith("I"):
+            getattr(comm, mode)(s, dest=peer, tag=7).Wait()
+        else:
+            getattr(comm, mode)(s, dest=peer, tag=7)
+        req.Wait()
+        return [r]
+    same(run)
+
+
+@pytest.mark.parametrize("dt", ["f8", "c16"])
+def test_sendrecv(dt):
+    def run(xp):
+        s = xp.array(data(N, dt))
+        r = xp.zeros(N, dt)
+        comm.Sendrecv(s, dest=peer, sendtag=1, recvbuf=r, source=peer, recvtag=1)
+        return [r]
+    same(run)
+
+
+def test_sendrecv_ring_with_specs():
+    def run(xp):
+        s = xp.array(data(N))
+        r = xp.full(N + 4, -2.0)
+        comm.Sendrecv([s, N, MPI.DOUBLE], dest=(rank + 1) % size, recvbuf=[r, (N, 2), MPI.DOUBLE],
+                      source=(rank - 1) % size)
+        return [r]
+    same(run)
+
+
+def test_sendrecv_replace():
+    def run(xp):
+        b = xp.array(data(N, "i4"))
+        comm.Sendrecv_replace(b, dest=(rank + 1) % size, source=(rank - 1) % size)
+        comm.Sendrecv_replace([b, 4, MPI.INT], dest=(rank - 1) % size, source=(rank + 1) % size)
+        return [b]
+    same(run)
+
+
+def test_isendrecv_and_replace_mpi4():
+    def run(xp):
+        s = xp.array(data(N))
+        r = xp.zeros(N)
+        comm.Isendrecv(s, dest=peer, recvbuf=r, source=peer).Wait()
+        b = xp.array(data(N, seed=2))
+        comm.Isendrecv_replace(b, dest=peer, source=peer).Wait()
+        return [r, b]
+    same_outcome(run)
+
+
+COMPLETIONS = ["Wait", "Test", "Waitall", "Testall", "Waitany", "Testany", "Waitsome", "Testsome",
+               "wait", "test", "waitall", "testall", "waitany", "testany", "waitsome", "testsome",
+               "Get_status"]
+
+
+def complete(reqs, how):
+    """Completes all requests with the completion call `how`."""
+    R = MPI.Request
+    reqs = list(reqs)
+    if how in ("Wait", "wait"):
+        for q in reqs:
+            getattr(q, how)()
+    elif how in ("Test", "test", "Get_status"):
+        for q in reqs:
+            if how == "Get_status":
+                while not q.Get_status():
+                    pass
+                q.Wait()
+            else:
+                while not (q.Test() if how == "Test" else q.test()[0]):
+                    pass
+    elif how in ("Waitall", "waitall"):
+        getattr(R, how)(reqs)
+    elif how in ("Testall", "testall"):
+        while not (R.Testall(reqs) if how == "Testall" else R.testall(reqs)[0]):
+            pass
+    elif how in ("Waitany", "waitany", "Testany", "testany"):
+        left = len(reqs)
+        while left:
+            if how == "Waitany":
+                i = R.Waitany(reqs)
+            elif how == "waitany":
+                i = R.waitany(reqs)[0]
+            elif how == "Testany":
+                i, flag = R.Testany(reqs)
+                if not flag:
+                    continue
+            else:
+                i, flag, _ = R.testany(reqs)
+                if not flag:
+                    continue
+            assert i != MPI.UNDEFINED
+            left -= 1
+    else:
+        left = len(reqs)
+        while left:
+            if how == "Waitsome":
+                idx = R.Waitsome(reqs)
+            elif how == "waitsome":
+                idx = R.waitsome(reqs)[0]
+            elif how == "Testsome":
+                idx = R.Testsome(reqs)
+            else:
+                idx = R.testsome(reqs)[0]
+            left -= len(idx or [])
+    for q in reqs:
+        assert q == MPI.REQUEST_NULL or how == "Get_status"
+
+
+@pytest.mark.parametrize("how", COMPLETIONS)
+def test_nonblocking_completion(how):
+    def run(xp):
+        s = [xp.array(data(N, "f8", seed=k)) for k in range(3)]
+        r = [xp.full(N, -1.0) for _ in range(3)]
+        reqs = [comm.Irecv(r[k], source=peer, tag=k) for k in range(3)]
+        reqs += [comm.Isend(s[k], dest=peer, tag=k) for k in range(3)]
+        complete(reqs, how)
+        return r
+    same(run)
+
+
+@pytest.mark.parametrize("kind", ["Send_init", "Ssend_init", "Rsend_init"])
+@pytest.mark.parametrize("how", ["Start", "Startall"])
+def test_persistent(kind, how):
+    def run(xp):
+        s = xp.zeros(N)
+        r = xp.zeros(N)
+        out = []
+        rq = comm.Recv_init(r, source=peer, tag=5)
+        sq = getattr(comm, kind)(s, dest=peer, tag=5)
+        for it in range(3):
+            s[...] = data(N, seed=it)   # new data each round: staged again at every Start
+            if how == "Start":
+                rq.Start()
+                comm.Barrier()   # receives posted: ready mode is legal
+                sq.Start()
+            else:
+                MPI.Prequest.Startall([rq])
+                comm.Barrier()
+                MPI.Prequest.Startall([sq])
+            MPI.Request.Waitall([rq, sq])
+            out.append(r.get() if hasattr(r, "get") else r.copy())
+        rq.Free()
+        sq.Free()
+        return out
+    same(run)
+
+
+def test_probe_and_matched_receives():
+    def run(xp):
+        out = []
+        s = xp.array(data(N, "i4"))
+        for k, how in enumerate(["Recv", "Irecv"]):
+            r = xp.zeros(N, "i4")
+            sreq = comm.Isend(s, dest=peer, tag=10 + k)
+            if how == "Recv":
+                msg = comm.Mprobe(source=peer, tag=10 + k)
+                msg.Recv(r)
+            else:
+                msg = None
+                while msg is None:
+                    msg = comm.Improbe(source=peer, tag=10 + k)
+                msg.Irecv([r, MPI.INT]).Wait()
+            sreq.Wait()
+            out.append(r)
+        st = MPI.Status()
+        sreq = comm.Isend(s, dest=peer, tag=12)
+        comm.Probe(source=peer, tag=12, status=st)
+        r = xp.zeros(st.Get_count(MPI.INT), "i4")
+        comm.Recv(r, source=peer, tag=12)
+        sreq.Wait()
+        out.append(r)
+        return out
+    same(run)
+
+
+def test_short_message_leaves_the_rest_of_the_buffer():
+    def run(xp):
+        s = xp.array(data(5))
+        r = xp.full(N, -7.0)
+        st = MPI.Status()
+        sq = comm.Isend(s, dest=peer)
+        comm.Recv(r, source=peer, status=st)
+        sq.Wait()
+        return [r, st.Get_count(MPI.DOUBLE)]
+    same(run)
+
+
+def test_proc_null_and_any_source():
+    def run(xp):
+        s = xp.array(data(N))
+        r = xp.full(N, 3.0)
+        comm.Send(s, dest=MPI.PROC_NULL)
+        comm.Recv(r, source=MPI.PROC_NULL)
+        r2 = xp.zeros(N)
+        st = MPI.Status()
+        sq = comm.Isend(s, dest=peer, tag=21)
+        comm.Recv(r2, source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=st)
+        sq.Wait()
+        return [r, r2, st.Get_source(), st.Get_tag()]
+    same(run)
+
+
+def test_cancel_receive():
+    def run(xp):
+        r = xp.full(N, 5.0)
+        q = comm.Irecv(r, source=peer, tag=999)
+        q.Cancel()
+        st = MPI.Status()
+        q.Wait(st)
+        return [r, st.Is_cancelled()]
+    same(run)

@@ -1,0 +1,62 @@
+"""Issue 6: mpi4py's own test suite (from the sdist of the pinned mpi4py, fetched by
+scripts/setup.sh into build/mpi4py-sdist) under `mpirun -n 2`, with and without LD_PRELOAD=libmpive.so,
+for Open MPI and MPICH: every test must have the same outcome in both runs.
+
+Excluded: the dynamic-process tests, test_spawn and test_dynproc (mpi4py-ve does not support dynamic
+process management; Open MPI hangs in Lookup_name for minutes without a name server); for MPICH also
+test_util_sync, which fails and then hangs without libmpive too (MPICH 4.0.2: rank 0 errors in
+TestConditionMutexWorld.testWaitForNotify while rank 1 waits forever). test_util_pool, which
+design-notes section 5 also excluded for MPICH, passes there (its spawning tests skip themselves)."""
+import collections
+import importlib.metadata
+import json
+
+import pytest
+
+from harness import MPIS, MPI_IDS, ROOT, VENV_PYTHON, mpirun, python_env
+
+VERSION = importlib.metadata.version("mpi4py")
+SDIST = ROOT / "build" / "mpi4py-sdist" / f"mpi4py-{VERSION}"
+EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|util_sync"}
+NP = 2
+
+
+def run_suite(mpi, preload, outdir):
+    prefix = outdir / f"{mpi.name}-{'preload' if preload else 'plain'}"
+    argv = [VENV_PYTHON, ROOT / "tests" / "python" / "run_mpi4py_suite.py", SDIST / "test" / "main.py", prefix,
+            "-v", "-e", EXCLUDE[mpi.name]]
+    r = mpirun(mpi, NP, argv, preload=preload, env=python_env(mpi), timeout=900)
+    outcomes = []
+    for rank in range(NP):
+        path = prefix.parent / f"{prefix.name}.{rank}.json"
+        log = prefix.parent / f"{prefix.name}.{rank}.log"
+        assert path.exists(), f"rank {rank} recorded no outcomes\n{r.describe()}\n" + \
+            (log.read_text()[-6000:] if log.exists() else "")
+        outcomes.append(json.loads(path.read_text()))
+    return r, outcomes
+
+
+def counts(outcomes):
+    return dict(collections.Counter(outcomes.values()))
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_mpi4py_suite_same_with_and_without_libmpive(mpi):
+    assert (SDIST / "test" / "main.py").exists(), f"{SDIST} is missing: run scripts/setup.sh"
+    outdir = ROOT / "build" / "mpi4py-suite"
+    outdir.mkdir(parents=True, exist_ok=True)
+    plain_r, plain = run_suite(mpi, False, outdir)
+    shim_r, shim = run_suite(mpi, True, outdir)
+    report = []
+    for rank in range(NP):
+        report.append(f"{mpi.name} rank {rank}: without libmpive {counts(plain[rank])}, "
+                      f"with libmpive {counts(shim[rank])}")
+    print("\n".join(report))
+    for rank in range(NP):
+        assert len(plain[rank]) > 1000, report
+        diff = {t: (plain[rank].get(t), shim[rank].get(t)) for t in set(plain[rank]) | set(shim[rank])
+                if plain[rank].get(t) != shim[rank].get(t)}
+        assert not diff, f"rank {rank}: outcomes differ (without, with libmpive):\n" + "\n".join(
+            f"  {t}: {a} -> {b}" for t, (a, b) in sorted(diff.items())) + "\n" + "\n".join(report) + \
+            "\nlogs: " + str(outdir)
+    assert shim_r.returncode == plain_r.returncode, shim_r.describe() + plain_r.describe()
