@@ -154,11 +154,24 @@ pub unsafe extern "C" fn MPI_Win_create(base: *mut c_void, size: Aint, disp_unit
     unsafe { rma::create(base as usize, size, comm, win, "MPI_Win_create", |shadow| real(shadow, size, disp_unit, info, comm, win)) }
 }
 
-/// §12.2.1 Window creation with an MPI_Aint displacement unit (MPI-4, where the real MPI has it).
+/// §12.2.1 Window creation with an MPI_Aint displacement unit (MPI-4). On an MPI without it (Open MPI
+/// 4.1) this is MPI_Win_create with the unit as an int: mpi4py calls MPI_Win_create_c whenever the
+/// symbol exists.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_unit: Aint, info: Handle, comm: Handle, win: *mut c_void) -> c_int {
     let Some(real) = crate::real_fn!(MPI_Win_create_c(Buf, Aint, Aint, Info, Comm, HandleOut)) else {
-        return crate::real::missing("MPI_Win_create_c");
+        return match c_int::try_from(disp_unit) {
+            // SAFETY: the application's arguments, with the unit narrowed losslessly.
+            Ok(unit) => unsafe { MPI_Win_create(base, size, unit, info, comm, win) },
+            Err(_) => {
+                let e = crate::errors::Error::new(
+                    crate::abi::Class::Arg,
+                    format!("disp_unit {disp_unit} does not fit in an int, and this MPI has no MPI_Win_create_c"),
+                );
+                // SAFETY: comm is the application's communicator.
+                unsafe { crate::errors::raise(crate::errors::Obj::Comm(comm), "MPI_Win_create_c", &e) }
+            }
+        };
     };
     if !crate::ve::is_ve(base) || size == 0 || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments unchanged.
