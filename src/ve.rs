@@ -1,9 +1,11 @@
 //! VE memory: recognizing VE addresses and copying to and from them through libveo.
 //!
 //! An address is a VE address when bit 63 is set (VEO HMEM tag; bits 62..59 name the VE process, bits
-//! 58..0 the VE virtual address). The one sentinel with bit 63 set, MPICH's `MPI_IN_PLACE`
-//! (`(void*)-1`), is never a valid VE address, so the test needs no ABI knowledge and stays a single
-//! compare on the host path.
+//! 58..0 the VE virtual address). The sentinels with bit 63 set are small negative numbers: MPICH's
+//! `MPI_IN_PLACE` is `(void*)-1` and its MPI-4.1 `MPI_BUFFER_AUTOMATIC` (which mpi4py's wheels pass on
+//! MPICH) is `(void*)-2`. A VE address in the top page of the address space would need a VE virtual
+//! address near 2^59, far beyond any VE's, so "below -4096" is the whole test: one signed compare, no
+//! ABI knowledge, on the host path.
 //!
 //! libveo is loaded at the first VE address, never before: `MPIVE_VEO_LIB` if set, else a libveo
 //! already loaded by the program, else /opt/nec/ve/veos/lib64/libveo.so.1, else `libveo.so.1` from
@@ -18,8 +20,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 /// Whether `p` is a VE (HMEM) address.
 #[inline(always)]
 pub fn is_ve(p: *const c_void) -> bool {
-    let a = p as isize;
-    a < 0 && a != -1
+    (p as isize) < -4096
 }
 
 /// Default install location of the real libveo.
@@ -180,6 +181,8 @@ mod tests {
         assert!(is_ve((1u64 << 63 | 0x6000_0000_0000) as *const c_void));
         assert!(is_ve((1u64 << 63 | 3 << 59 | 0x10) as *const c_void));
         assert!(!is_ve(usize::MAX as *const c_void), "MPICH's MPI_IN_PLACE is not a VE address");
+        assert!(!is_ve((usize::MAX - 1) as *const c_void), "MPICH's MPI_BUFFER_AUTOMATIC is not a VE address");
+        assert!(is_ve((1u64 << 63 | 15 << 59 | 0x7fff_ffff_f000) as *const c_void), "the highest VE heap addresses are");
         assert!(!is_ve(1 as *const c_void), "Open MPI's MPI_IN_PLACE");
         assert!(!is_ve(std::ptr::null()), "MPI_BOTTOM");
         assert!(!is_ve(0x7fff_ffff_f000 as *const c_void));
