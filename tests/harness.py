@@ -5,6 +5,7 @@ the timeouts are the same everywhere. The two MPIs are installed side by side (D
 and mpich packages): mpicc.openmpi / mpirun.openmpi and mpicc.mpich / mpirun.mpich.
 """
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -160,6 +161,17 @@ def mpirun(mpi: Mpi, np: int, argv, preload=True, env=None, timeout=180, stdin_t
         err += f"\n*** TIMEOUT after {timeout}s: killed ***"
         return Result(-999, out, err, cmd)
     return Result(p.returncode, out, err, cmd)
+
+
+def run_checked(mpi: Mpi, np: int, argv, **kw):
+    """Runs a test program (tests/c/vetest.h or tests/fortran/vetest.F90) and asserts that it exited
+    0 and printed its summary line with at least one check and no failure."""
+    r = mpirun(mpi, np, argv, **kw)
+    assert r.returncode == 0, r.describe()
+    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
+    assert m, "no summary line\n" + r.describe()
+    assert int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
+    return r
 
 
 def have(cmd):

@@ -6,17 +6,13 @@ import subprocess
 
 import pytest
 
-from harness import MPIS, MPI_IDS, SHIM, build_c, mpirun
+from harness import MPIS, MPI_IDS, SHIM, build_c, run_checked
 
 EXTRA = ["-ldl", "-Wno-stringop-overflow"]
 
 
 def run_ok(mpi, np, *args):
-    r = mpirun(mpi, np, [build_c(mpi, "large.c", extra=EXTRA), *args])
-    assert r.returncode == 0, r.describe()
-    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
-    assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
-    return r
+    return run_checked(mpi, np, [build_c(mpi, "large.c", extra=EXTRA), *args])
 
 
 @pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)

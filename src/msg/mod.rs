@@ -77,17 +77,19 @@ pub unsafe fn comm_info(comm: Handle) -> Result<CommInfo> {
     Ok(CommInfo { inter: inter != 0, rank, size, remote })
 }
 
-/// `n` segments `counts[i]` elements of `dt` at `displs[i] * extent(dt)` bytes (v variants).
-pub unsafe fn segs_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Seg>> {
+/// The blocks of a v variant, one per process (or neighbor), in order: block `i` is `counts[i]`
+/// elements of `dt` at `displs[i] * extent(dt)` bytes, or None when `counts[i]` is 0.
+pub unsafe fn blocks_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Option<Seg>>> {
     if n > 0 && (counts.is_null() || displs.is_null()) {
         return Err(Error::new(Class::Arg, "NULL counts or displacements array"));
     }
-    let mut segs = Vec::with_capacity(n as usize);
+    let mut out = Vec::with_capacity(n.max(0) as usize);
     let mut extent = None;
     for i in 0..n.max(0) as usize {
-        // SAFETY: the arrays have one entry per process of the group, by the MPI standard.
+        // SAFETY: the arrays have one entry per process of the group (or neighbor), by the standard.
         let (c, d) = unsafe { (at(counts, i), at(displs, i)) };
         if c == 0 {
+            out.push(None);
             continue;
         }
         let ext = match extent {
@@ -95,26 +97,36 @@ pub unsafe fn segs_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n
             // SAFETY: dt is the application's datatype.
             None => *extent.insert(unsafe { datatype::info(dt) }?.extent),
         };
-        segs.push(Seg { disp: d * ext, count: c, dt });
+        out.push(Some(Seg { disp: d * ext, count: c, dt }));
     }
-    Ok(segs)
+    Ok(out)
 }
 
-/// `n` segments `counts[i]` elements of `types[i]` at `displs[i]` bytes (w variants).
-pub unsafe fn segs_w<C: CountT, D: CountT>(counts: *const C, displs: *const D, types: *const c_void, n: c_int) -> Result<Vec<Seg>> {
+/// The blocks of a w variant, in order: `counts[i]` elements of `types[i]` at `displs[i]` bytes.
+pub unsafe fn blocks_w<C: CountT, D: CountT>(counts: *const C, displs: *const D, types: *const c_void, n: c_int) -> Result<Vec<Option<Seg>>> {
     if n > 0 && (counts.is_null() || displs.is_null() || types.is_null()) {
         return Err(Error::new(Class::Arg, "NULL counts, displacements or datatypes array"));
     }
     let abi = abi();
-    let mut segs = Vec::with_capacity(n as usize);
-    for i in 0..n.max(0) as usize {
-        // SAFETY: the arrays have one entry per process of the group, by the MPI standard.
-        let (c, d, t) = unsafe { (at(counts, i), at(displs, i), abi.handle_at(types, i)) };
-        if c != 0 {
-            segs.push(Seg { disp: d, count: c, dt: t });
-        }
-    }
-    Ok(segs)
+    Ok((0..n.max(0) as usize)
+        .map(|i| {
+            // SAFETY: the arrays have one entry per process of the group (or neighbor), by the standard.
+            let (c, d, t) = unsafe { (at(counts, i), at(displs, i), abi.handle_at(types, i)) };
+            (c != 0).then_some(Seg { disp: d, count: c, dt: t })
+        })
+        .collect())
+}
+
+/// The non-empty segments of a v variant.
+pub unsafe fn segs_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Seg>> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { blocks_v(counts, displs, n, dt) }?.into_iter().flatten().collect())
+}
+
+/// The non-empty segments of a w variant.
+pub unsafe fn segs_w<C: CountT, D: CountT>(counts: *const C, displs: *const D, types: *const c_void, n: c_int) -> Result<Vec<Seg>> {
+    // SAFETY: forwarded contract.
+    Ok(unsafe { blocks_w(counts, displs, types, n) }?.into_iter().flatten().collect())
 }
 
 /// `count` elements of `dt`, `blocks` times back to back (Gather's and Alltoall's receive buffers).

@@ -10,7 +10,7 @@
 //! the real MPI, so the shim does not copy it back either: those VE bytes keep their contents, as
 //! host memory does.
 
-use super::{at, segs_v, segs_w, Buf, CBuf, CountT};
+use super::{blocks_v, blocks_w, segs_v, segs_w, Buf, CBuf, CountT};
 use crate::abi::{Class, Handle};
 use crate::datatype;
 use crate::errors::{Error, Result};
@@ -78,7 +78,7 @@ unsafe fn neighbors(comm: Handle) -> Result<Neighbors> {
 
 /// Stages a receive buffer of one block per in-neighbor (`blocks[i]` for neighbor `i`, None for an
 /// empty block): MPI writes every block, except those from MPI_PROC_NULL, which are not copied back.
-unsafe fn recv_blocks(plan: &mut Plan, rbuf: Buf, nb: &Neighbors, blocks: &[Option<Seg>]) -> Result<Buf> {
+unsafe fn recblocks_v(plan: &mut Plan, rbuf: Buf, nb: &Neighbors, blocks: &[Option<Seg>]) -> Result<Buf> {
     let all: Vec<Seg> = blocks.iter().flatten().copied().collect();
     let from_null = |i: usize| nb.null_source.get(i).copied().unwrap_or(false);
     // SAFETY: the segments describe the application's receive buffer.
@@ -101,45 +101,6 @@ unsafe fn even_blocks(count: i64, dt: Handle, n: c_int) -> Result<Vec<Option<Seg
     Ok((0..n as i64).map(|i| Some(Seg { disp: i * count * ext, count, dt })).collect())
 }
 
-/// `n` blocks of `counts[i]` elements of `dt` at `displs[i]` extents (v variants).
-unsafe fn v_blocks<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Option<Seg>>> {
-    if n > 0 && (counts.is_null() || displs.is_null()) {
-        return Err(Error::new(Class::Arg, "NULL recvcounts or displs array"));
-    }
-    let mut ext = None;
-    let mut out = Vec::with_capacity(n.max(0) as usize);
-    for i in 0..n.max(0) as usize {
-        // SAFETY: the arrays have one entry per in-neighbor, by the MPI standard.
-        let (c, d) = unsafe { (at(counts, i), at(displs, i)) };
-        if c == 0 {
-            out.push(None);
-            continue;
-        }
-        let e = match ext {
-            Some(e) => e,
-            // SAFETY: dt is the application's datatype.
-            None => *ext.insert(unsafe { datatype::info(dt) }?.extent),
-        };
-        out.push(Some(Seg { disp: d * e, count: c, dt }));
-    }
-    Ok(out)
-}
-
-/// `n` blocks of `counts[i]` elements of `types[i]` at `displs[i]` bytes (w variant).
-unsafe fn w_blocks<C: CountT, D: CountT>(counts: *const C, displs: *const D, types: *const c_void, n: c_int) -> Result<Vec<Option<Seg>>> {
-    if n > 0 && (counts.is_null() || displs.is_null() || types.is_null()) {
-        return Err(Error::new(Class::Arg, "NULL recvcounts, rdispls or recvtypes array"));
-    }
-    let abi = abi();
-    Ok((0..n.max(0) as usize)
-        .map(|i| {
-            // SAFETY: the arrays have one entry per in-neighbor, by the MPI standard.
-            let (c, d, t) = unsafe { (at(counts, i), at(displs, i), abi.handle_at(types, i)) };
-            (c != 0).then_some(Seg { disp: d, count: c, dt: t })
-        })
-        .collect())
-}
-
 /// MPI_Neighbor_allgather: one block out (to every out-neighbor), one block in per in-neighbor.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn neighbor_allgather<C: CountT>(
@@ -157,7 +118,7 @@ pub unsafe fn neighbor_allgather<C: CountT>(
         let nb = neighbors(comm)?;
         let s = plan.arg(sbuf, scount.get(), stype, Use::In)?;
         let r = if crate::ve::is_ve(rbuf) { even_blocks(rcount.get(), rtype, nb.indegree)? } else { Vec::new() };
-        Ok((s, recv_blocks(plan, rbuf, &nb, &r)?))
+        Ok((s, recblocks_v(plan, rbuf, &nb, &r)?))
     }
 }
 
@@ -177,8 +138,8 @@ pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
     unsafe {
         let nb = neighbors(comm)?;
         let s = plan.arg(sbuf, scount.get(), stype, Use::In)?;
-        let r = if crate::ve::is_ve(rbuf) { v_blocks(rcounts, displs, nb.indegree, rtype)? } else { Vec::new() };
-        Ok((s, recv_blocks(plan, rbuf, &nb, &r)?))
+        let r = if crate::ve::is_ve(rbuf) { blocks_v(rcounts, displs, nb.indegree, rtype)? } else { Vec::new() };
+        Ok((s, recblocks_v(plan, rbuf, &nb, &r)?))
     }
 }
 
@@ -199,7 +160,7 @@ pub unsafe fn neighbor_alltoall<C: CountT>(
         let nb = neighbors(comm)?;
         let s = plan.arg(sbuf, scount.get() * nb.outdegree.max(0) as i64, stype, Use::In)?;
         let r = if crate::ve::is_ve(rbuf) { even_blocks(rcount.get(), rtype, nb.indegree)? } else { Vec::new() };
-        Ok((s, recv_blocks(plan, rbuf, &nb, &r)?))
+        Ok((s, recblocks_v(plan, rbuf, &nb, &r)?))
     }
 }
 
@@ -221,8 +182,8 @@ pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
         let nb = neighbors(comm)?;
         let s = if crate::ve::is_ve(sbuf) { segs_v(scounts, sdispls, nb.outdegree, stype)? } else { Vec::new() };
         let s = plan.stage(sbuf, &s, Use::In)?;
-        let r = if crate::ve::is_ve(rbuf) { v_blocks(rcounts, rdispls, nb.indegree, rtype)? } else { Vec::new() };
-        Ok((s, recv_blocks(plan, rbuf, &nb, &r)?))
+        let r = if crate::ve::is_ve(rbuf) { blocks_v(rcounts, rdispls, nb.indegree, rtype)? } else { Vec::new() };
+        Ok((s, recblocks_v(plan, rbuf, &nb, &r)?))
     }
 }
 
@@ -245,8 +206,8 @@ pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
         let nb = neighbors(comm)?;
         let s = if crate::ve::is_ve(sbuf) { segs_w(scounts, sdispls, stypes, nb.outdegree)? } else { Vec::new() };
         let s = plan.stage(sbuf, &s, Use::In)?;
-        let r = if crate::ve::is_ve(rbuf) { w_blocks(rcounts, rdispls, rtypes, nb.indegree)? } else { Vec::new() };
-        Ok((s, recv_blocks(plan, rbuf, &nb, &r)?))
+        let r = if crate::ve::is_ve(rbuf) { blocks_w(rcounts, rdispls, rtypes, nb.indegree)? } else { Vec::new() };
+        Ok((s, recblocks_v(plan, rbuf, &nb, &r)?))
     }
 }
 

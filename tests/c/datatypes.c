@@ -138,20 +138,6 @@ static void build(void) {
 #endif
 }
 
-/* The bytes a receive of `count` elements of `dt` at offset `off` of a marker-filled buffer must hold. */
-static void expect(unsigned char *out, size_t n, size_t off, int count, MPI_Datatype dt, unsigned seed) {
-    unsigned char *src = malloc(n), *packed;
-    int size, pos = 0;
-    vt_pattern(src, n, seed);
-    MPI_Pack_size(count, dt, MPI_COMM_SELF, &size);
-    packed = malloc(size ? size : 1);
-    MPI_Pack(src + off, count, dt, packed, size, &pos, MPI_COMM_SELF);
-    memset(out, VT_MARK, n);
-    pos = 0;
-    MPI_Unpack(packed, size, &pos, out + off, count, dt, MPI_COMM_SELF);
-    free(src);
-    free(packed);
-}
 
 int main(int argc, char **argv) {
     vt_init(&argc, &argv);
@@ -173,7 +159,7 @@ int main(int argc, char **argv) {
                 char what[128];
                 MPI_Sendrecv((char *)s + off, count, types[i], next, i, (char *)r + off, count, types[i], prev, i, MPI_COMM_WORLD,
                              MPI_STATUS_IGNORE);
-                expect(e, n, off, count, types[i], 1000 + prev * 31 + i);
+                vt_expect_typed(e, n, off, count, types[i], 1000 + prev * 31 + i);
                 snprintf(what, sizeof what, "%s x%d (%s)", names[i], count, pl);
                 vt_check(what, r, e, n);
                 vt_free(s);

@@ -10,21 +10,7 @@
 #include "vetest.h"
 
 
-static void *fake_ve(void) {
-    /* A VE address of process 0 that no allocation covers. */
-    return (void *)(uintptr_t)(0x8000000000000000ull | 0x7f0000000000ull);
-}
 
-static void expect_error(const char *what, int rc, int class_expected, const char *needle) {
-    char msg[MPI_MAX_ERROR_STRING + 1] = "";
-    int len = 0, cls = -1;
-    VT_ASSERT(rc != MPI_SUCCESS, "%s: returned MPI_SUCCESS", what);
-    if (rc == MPI_SUCCESS) return;
-    MPI_Error_class(rc, &cls);
-    MPI_Error_string(rc, msg, &len);
-    VT_ASSERT(cls == class_expected, "%s: error class %d, expected %d (%s)", what, cls, class_expected, msg);
-    VT_ASSERT(strstr(msg, needle) != NULL, "%s: error string \"%s\" does not mention \"%s\"", what, msg, needle);
-}
 
 static int handler_calls, handler_class;
 static void handler(MPI_Comm *comm, int *code, ...) {
@@ -67,26 +53,26 @@ static void test_return(void) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
 
     for (size_t i = 0; i < sizeof refused_ve / sizeof *refused_ve; i++)
-        expect_error(refused_ve[i], call_refused(refused_ve[i], ve), MPI_ERR_UNSUPPORTED_OPERATION, refused_ve[i]);
+        vt_expect_error(refused_ve[i], call_refused(refused_ve[i], ve), MPI_ERR_UNSUPPORTED_OPERATION, refused_ve[i]);
 
-    expect_error("MPI_Open_port", MPI_Open_port(MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Open_port");
-    expect_error("MPI_Close_port", MPI_Close_port(port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Close_port");
-    expect_error("MPI_Comm_accept", MPI_Comm_accept(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &inter), MPI_ERR_UNSUPPORTED_OPERATION,
+    vt_expect_error("MPI_Open_port", MPI_Open_port(MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Open_port");
+    vt_expect_error("MPI_Close_port", MPI_Close_port(port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Close_port");
+    vt_expect_error("MPI_Comm_accept", MPI_Comm_accept(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &inter), MPI_ERR_UNSUPPORTED_OPERATION,
                  "MPI_Comm_accept");
-    expect_error("MPI_Comm_connect", MPI_Comm_connect(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &inter), MPI_ERR_UNSUPPORTED_OPERATION,
+    vt_expect_error("MPI_Comm_connect", MPI_Comm_connect(port, MPI_INFO_NULL, 0, MPI_COMM_WORLD, &inter), MPI_ERR_UNSUPPORTED_OPERATION,
                  "MPI_Comm_connect");
-    expect_error("MPI_Comm_join", MPI_Comm_join(0, &inter), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Comm_join");
-    expect_error("MPI_Publish_name", MPI_Publish_name("svc", MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Publish_name");
-    expect_error("MPI_Unpublish_name", MPI_Unpublish_name("svc", MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION,
+    vt_expect_error("MPI_Comm_join", MPI_Comm_join(0, &inter), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Comm_join");
+    vt_expect_error("MPI_Publish_name", MPI_Publish_name("svc", MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Publish_name");
+    vt_expect_error("MPI_Unpublish_name", MPI_Unpublish_name("svc", MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION,
                  "MPI_Unpublish_name");
-    expect_error("MPI_Lookup_name", MPI_Lookup_name("svc", MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Lookup_name");
+    vt_expect_error("MPI_Lookup_name", MPI_Lookup_name("svc", MPI_INFO_NULL, port), MPI_ERR_UNSUPPORTED_OPERATION, "MPI_Lookup_name");
 
     /* A VE address that belongs to no allocation: MPI_ERR_BUFFER, naming the call and the cure. */
-    expect_error("MPI_Send to a bad VE address", MPI_Send(fake_ve(), 4, MPI_INT, vt_rank, 0, MPI_COMM_WORLD), MPI_ERR_BUFFER, "MPI_Send");
-    expect_error("MPI_Allreduce into a bad VE address", MPI_Allreduce(MPI_IN_PLACE, fake_ve(), 4, MPI_INT, MPI_SUM, MPI_COMM_WORLD),
+    vt_expect_error("MPI_Send to a bad VE address", MPI_Send(vt_fake_ve(), 4, MPI_INT, vt_rank, 0, MPI_COMM_WORLD), MPI_ERR_BUFFER, "MPI_Send");
+    vt_expect_error("MPI_Allreduce into a bad VE address", MPI_Allreduce(MPI_IN_PLACE, vt_fake_ve(), 4, MPI_INT, MPI_SUM, MPI_COMM_WORLD),
                  MPI_ERR_BUFFER, "veo_alloc_hmem");
     /* A count that runs past the end of a VE allocation. */
-    expect_error("MPI_Send past the end of a VE buffer", MPI_Send(ve, 1000, MPI_INT, vt_rank, 0, MPI_COMM_WORLD), MPI_ERR_BUFFER,
+    vt_expect_error("MPI_Send past the end of a VE buffer", MPI_Send(ve, 1000, MPI_INT, vt_rank, 0, MPI_COMM_WORLD), MPI_ERR_BUFFER,
                  "MPI_Send");
 
     /* Host buffers keep working under the preload, buffered mode included. */
@@ -124,7 +110,7 @@ static void test_return(void) {
 
 static void test_noveo(void) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    expect_error("MPI_Send with libveo missing", MPI_Send(fake_ve(), 4, MPI_INT, vt_rank, 0, MPI_COMM_WORLD), MPI_ERR_OTHER,
+    vt_expect_error("MPI_Send with libveo missing", MPI_Send(vt_fake_ve(), 4, MPI_INT, vt_rank, 0, MPI_COMM_WORLD), MPI_ERR_OTHER,
                  "MPIVE_VEO_LIB");
     /* host buffers still work */
     int a = 5, b = 0;

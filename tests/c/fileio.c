@@ -539,19 +539,6 @@ static void test_staged_once(void) {
 
 /* ---- errors ---- */
 
-static void *fake_ve(void) { return (void *)(uintptr_t)(0x8000000000000000ull | 0x7f0000000000ull); }
-
-static void expect_error(const char *what, int rc, int class_expected, const char *needle) {
-    char msg[MPI_MAX_ERROR_STRING + 1] = "";
-    int len = 0, cls = -1;
-    VT_ASSERT(rc != MPI_SUCCESS, "%s: returned MPI_SUCCESS", what);
-    if (rc == MPI_SUCCESS) return;
-    MPI_Error_class(rc, &cls);
-    MPI_Error_string(rc, msg, &len);
-    VT_ASSERT(cls == class_expected, "%s: error class %d, expected %d (%s)", what, cls, class_expected, msg);
-    VT_ASSERT(strstr(msg, needle) != NULL, "%s: error string \"%s\" does not mention \"%s\"", what, msg, needle);
-}
-
 static int handler_calls, handler_class;
 static void file_handler(MPI_File *fh, int *code, ...) {
     (void)fh;
@@ -573,22 +560,22 @@ static void test_errors(void) {
     MPI_Status st;
     MPI_Request rq;
 
-    expect_error("MPI_File_write from an unallocated VE address", MPI_File_write_at(fh, 0, fake_ve(), 4, MPI_INT, &st),
+    vt_expect_error("MPI_File_write from an unallocated VE address", MPI_File_write_at(fh, 0, vt_fake_ve(), 4, MPI_INT, &st),
                  MPI_ERR_BUFFER, "MPI_File_write_at");
-    expect_error("MPI_File_write (individual pointer)", MPI_File_write(fh, fake_ve(), 4, MPI_INT, &st), MPI_ERR_BUFFER,
+    vt_expect_error("MPI_File_write (individual pointer)", MPI_File_write(fh, vt_fake_ve(), 4, MPI_INT, &st), MPI_ERR_BUFFER,
                  "MPI_File_write");
-    expect_error("MPI_File_read into an unallocated VE address", MPI_File_read_at(fh, 0, fake_ve(), 4, MPI_INT, &st),
+    vt_expect_error("MPI_File_read into an unallocated VE address", MPI_File_read_at(fh, 0, vt_fake_ve(), 4, MPI_INT, &st),
                  MPI_ERR_BUFFER, "MPI_File_read_at");
-    expect_error("MPI_File_iwrite from an unallocated VE address", MPI_File_iwrite_at(fh, 0, fake_ve(), 4, MPI_INT, &rq),
+    vt_expect_error("MPI_File_iwrite from an unallocated VE address", MPI_File_iwrite_at(fh, 0, vt_fake_ve(), 4, MPI_INT, &rq),
                  MPI_ERR_BUFFER, "MPI_File_iwrite_at");
     int rc;
-    expect_error("MPI_File_write_all_begin from an unallocated VE address",
-                 MPI_File_write_all_begin(fh, fake_ve(), 4, MPI_INT), MPI_ERR_BUFFER, "MPI_File_write_all_begin");
+    vt_expect_error("MPI_File_write_all_begin from an unallocated VE address",
+                 MPI_File_write_all_begin(fh, vt_fake_ve(), 4, MPI_INT), MPI_ERR_BUFFER, "MPI_File_write_all_begin");
     /* the end part of a split collective reports a copy-back failure */
-    rc = MPI_File_read_at_all_begin(fh, 0, fake_ve(), 4, MPI_INT);
+    rc = MPI_File_read_at_all_begin(fh, 0, vt_fake_ve(), 4, MPI_INT);
     VT_ASSERT(rc == MPI_SUCCESS, "MPI_File_read_at_all_begin into an unallocated VE address failed at once: %d", rc);
     if (rc == MPI_SUCCESS)
-        expect_error("MPI_File_read_at_all_end into an unallocated VE address", MPI_File_read_at_all_end(fh, fake_ve(), &st),
+        vt_expect_error("MPI_File_read_at_all_end into an unallocated VE address", MPI_File_read_at_all_end(fh, vt_fake_ve(), &st),
                      MPI_ERR_BUFFER, "MPI_File_read_at_all_end");
     /* an end part without its begin part */
     void *ve = vt_make('v', 64, 3);
@@ -604,7 +591,7 @@ static void test_errors(void) {
     MPI_Errhandler mine;
     MPI_File_create_errhandler(file_handler, &mine);
     MPI_File_set_errhandler(fh, mine);
-    rc = MPI_File_write_at(fh, 0, fake_ve(), 4, MPI_INT, &st);
+    rc = MPI_File_write_at(fh, 0, vt_fake_ve(), 4, MPI_INT, &st);
     VT_ASSERT(handler_calls == 1 && handler_class == MPI_ERR_BUFFER, "user file handler called %d times with class %d (rc %d)",
               handler_calls, handler_class, rc);
     MPI_Errhandler_free(&mine);
@@ -627,9 +614,9 @@ static void test_errors_nb(void) {
     MPI_Status st;
     MPI_Request rq;
     MPI_File_write_at(fh, 0, data, 16, MPI_INT, MPI_STATUS_IGNORE);
-    int rc = MPI_File_iread_at(fh, 0, fake_ve(), 4, MPI_INT, &rq);
+    int rc = MPI_File_iread_at(fh, 0, vt_fake_ve(), 4, MPI_INT, &rq);
     VT_ASSERT(rc == MPI_SUCCESS, "MPI_File_iread_at into an unallocated VE address failed at once: %d", rc);
-    if (rc == MPI_SUCCESS) expect_error("MPI_Wait of a read into an unallocated VE address", MPI_Wait(&rq, &st), MPI_ERR_BUFFER, "MPI_Wait");
+    if (rc == MPI_SUCCESS) vt_expect_error("MPI_Wait of a read into an unallocated VE address", MPI_Wait(&rq, &st), MPI_ERR_BUFFER, "MPI_Wait");
     MPI_File_close(&fh);
 }
 
@@ -638,7 +625,7 @@ static void test_fatal(void) {
     snprintf(name, sizeof name, "%s/fatal_%d.dat", dir, vt_rank);
     MPI_File fh = open_file(name, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_COMM_SELF);
     MPI_File_set_errhandler(fh, MPI_ERRORS_ARE_FATAL);
-    MPI_File_write(fh, fake_ve(), 4, MPI_INT, MPI_STATUS_IGNORE);
+    MPI_File_write(fh, vt_fake_ve(), 4, MPI_INT, MPI_STATUS_IGNORE);
     fprintf(stderr, "FAIL: MPI_File_write returned under MPI_ERRORS_ARE_FATAL\n");
     vt_failures++;
 }

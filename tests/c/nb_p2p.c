@@ -24,21 +24,6 @@ static int partner(void) {
     return p < vt_size ? p : MPI_PROC_NULL;
 }
 
-/* The bytes a receive of `count` elements of `dt` at offset `off` of a marker-filled buffer of n bytes
- * must leave, when the sender sent the same layout from a buffer of pattern `seed`. */
-static void expect_typed(unsigned char *out, size_t n, size_t off, int count, MPI_Datatype dt, unsigned seed) {
-    unsigned char *src = malloc(n), *packed;
-    int size, pos = 0;
-    vt_pattern(src, n, seed);
-    MPI_Pack_size(count, dt, MPI_COMM_SELF, &size);
-    packed = malloc(size ? size : 1);
-    MPI_Pack(src + off, count, dt, packed, size, &pos, MPI_COMM_SELF);
-    memset(out, VT_MARK, n);
-    pos = 0;
-    MPI_Unpack(packed, size, &pos, out + off, count, dt, MPI_COMM_SELF);
-    free(src);
-    free(packed);
-}
 
 struct tcase {
     const char *name;
@@ -177,7 +162,7 @@ static void xfer(const char *pl, int sm, int rm, const struct tcase *t) {
                       got, cancelled, p, tag, t->sent);
         }
         if (pers) MPI_Request_free(&r);
-        expect_typed(e, t->n, t->off, t->sent, t->dt, seed);
+        vt_expect_typed(e, t->n, t->off, t->sent, t->dt, seed);
         vt_check(what, rb, e, t->n);
         vt_free(rb);
         free(e);

@@ -72,21 +72,6 @@ static MPI_Datatype type_of(int dtk) {
     return dtk == T_INT ? MPI_INT : dtk == T_BYTE ? MPI_BYTE : vec;
 }
 
-/* The bytes a receive of `count` elements leaves in a marker-filled buffer when the sender sent them
- * from a buffer of pattern `seed` with the same layout. */
-static void expect_typed(unsigned char *out, size_t n, int count, MPI_Datatype dt, unsigned seed) {
-    unsigned char *src = malloc(n ? n : 1), *packed;
-    int size, pos = 0;
-    vt_pattern(src, n, seed);
-    MPI_Pack_size(count, dt, MPI_COMM_SELF, &size);
-    packed = malloc(size ? size : 1);
-    MPI_Pack(src, count, dt, packed, size, &pos, MPI_COMM_SELF);
-    memset(out, VT_MARK, n);
-    pos = 0;
-    MPI_Unpack(packed, size, &pos, out, count, dt, MPI_COMM_SELF);
-    free(src);
-    free(packed);
-}
 
 static int cval(int rank, int i, int round) {
     return rank * 100000 + i * 7 + round;
@@ -367,7 +352,7 @@ static void dump_and_check(struct op *ops, int n) {
         if (o->type == OP_RECV) {
             unsigned char *e = malloc(o->bytes ? o->bytes : 1);
             char what[96];
-            expect_typed(e, o->bytes, o->sent, o->dt, o->seed);
+            vt_expect_typed(e, o->bytes, 0, o->sent, o->dt, o->seed);
             snprintf(what, sizeof what, "random message %d (tag %d) from %d", o->id, o->tag, o->peer);
             vt_check(what, o->buf, e, o->bytes);
             free(e);

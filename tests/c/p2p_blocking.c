@@ -13,21 +13,6 @@ static int partner(void) {
     return p < vt_size ? p : MPI_PROC_NULL;
 }
 
-/* The bytes a receive of `count` elements of `dt` into a marker-filled buffer of n bytes must leave:
- * pack the expected data of seed `seed` (n bytes) with the type, unpack it into a marker buffer. */
-static void expect_typed(unsigned char *out, size_t n, size_t off, int count, MPI_Datatype dt, unsigned seed) {
-    unsigned char *src = malloc(n), *packed;
-    int size, pos = 0;
-    vt_pattern(src, n, seed);
-    MPI_Pack_size(count, dt, MPI_COMM_SELF, &size);
-    packed = malloc(size ? size : 1);
-    MPI_Pack(src + off, count, dt, packed, size, &pos, MPI_COMM_SELF);
-    memset(out, VT_MARK, n);
-    pos = 0;
-    MPI_Unpack(packed, size, &pos, out + off, count, dt, MPI_COMM_SELF);
-    free(src);
-    free(packed);
-}
 
 typedef int (*send_fn)(const void *, int, MPI_Datatype, int, int, MPI_Comm);
 
@@ -140,7 +125,7 @@ static void test_datatype(const char *pl, const char *name, MPI_Datatype dt, int
         MPI_Recv((char *)r + off, count, dt, p, 3, MPI_COMM_WORLD, &st);
         MPI_Get_count(&st, dt, &count_got);
         VT_ASSERT(count_got == sendcount, "%s: received %d elements, expected %d", what, count_got, sendcount);
-        expect_typed(e, n, off, sendcount, dt, 41);
+        vt_expect_typed(e, n, off, sendcount, dt, 41);
         vt_check(what, r, e, n);
         vt_free(r);
         free(e);

@@ -506,30 +506,20 @@ static void win_handler(MPI_Win *win, int *code, ...) {
     MPI_Error_class(*code, &handler_class);
 }
 
-static void expect_error(const char *what, int rc, int class_expected, const char *needle) {
-    char msg[MPI_MAX_ERROR_STRING + 1] = "";
-    int len = 0, cls = -1;
-    VT_ASSERT(rc != MPI_SUCCESS, "%s: returned MPI_SUCCESS", what);
-    if (rc == MPI_SUCCESS) return;
-    MPI_Error_class(rc, &cls);
-    MPI_Error_string(rc, msg, &len);
-    VT_ASSERT(cls == class_expected, "%s: error class %d, expected %d (%s)", what, cls, class_expected, msg);
-    VT_ASSERT(strstr(msg, needle) != NULL, "%s: error string \"%s\" does not mention \"%s\"", what, msg, needle);
-}
 
 static void test_errors(void) {
     struct win w;
     win_make(&w, 'v');
     MPI_Win_set_errhandler(w.win, MPI_ERRORS_RETURN);
-    void *bad = (void *)(uintptr_t)(0x8000000000000000ull | 0x7f0000000000ull); /* no allocation covers it */
+    void *bad = vt_fake_ve(); /* no allocation covers it */
     int *ok = ints('v', 4, NULL);
     MPI_Win_fence(0, w.win);
-    expect_error("MPI_Put from unallocated VE memory", MPI_Put(bad, 4, MPI_INT, right, 0, 4, MPI_INT, w.win), MPI_ERR_BUFFER, "MPI_Put");
-    expect_error("MPI_Get with a negative count", MPI_Get(ok, -1, MPI_INT, right, 0, 1, MPI_INT, w.win), MPI_ERR_COUNT, "MPI_Get");
-    expect_error("MPI_Compare_and_swap with an unallocated compare buffer",
+    vt_expect_error("MPI_Put from unallocated VE memory", MPI_Put(bad, 4, MPI_INT, right, 0, 4, MPI_INT, w.win), MPI_ERR_BUFFER, "MPI_Put");
+    vt_expect_error("MPI_Get with a negative count", MPI_Get(ok, -1, MPI_INT, right, 0, 1, MPI_INT, w.win), MPI_ERR_COUNT, "MPI_Get");
+    vt_expect_error("MPI_Compare_and_swap with an unallocated compare buffer",
                  MPI_Compare_and_swap(ok, bad, ok, MPI_INT, right, 0, w.win), MPI_ERR_BUFFER, "MPI_Compare_and_swap");
     MPI_Request req;
-    expect_error("MPI_Rput from unallocated VE memory", MPI_Rput(bad, 4, MPI_INT, right, 0, 4, MPI_INT, w.win, &req), MPI_ERR_BUFFER,
+    vt_expect_error("MPI_Rput from unallocated VE memory", MPI_Rput(bad, 4, MPI_INT, right, 0, 4, MPI_INT, w.win, &req), MPI_ERR_BUFFER,
                  "MPI_Rput");
     MPI_Win_fence(0, w.win);
 

@@ -115,6 +115,40 @@ static int vt_check(const char *what, const void *buf, const unsigned char *expe
         }                                                                         \
     } while (0)
 
+/* The bytes a receive of `count` elements of `dt` at offset `off` of a marker-filled buffer of n bytes
+ * must hold afterwards, when the sender sent the same layout from a buffer of pattern `seed`: the
+ * typed bytes carry the data, every hole keeps the marker. */
+static void vt_expect_typed(unsigned char *out, size_t n, size_t off, int count, MPI_Datatype dt, unsigned seed) {
+    unsigned char *src = malloc(n), *packed;
+    int size, pos = 0;
+    vt_pattern(src, n, seed);
+    MPI_Pack_size(count, dt, MPI_COMM_SELF, &size);
+    packed = malloc(size ? size : 1);
+    MPI_Pack(src + off, count, dt, packed, size, &pos, MPI_COMM_SELF);
+    memset(out, VT_MARK, n);
+    pos = 0;
+    MPI_Unpack(packed, size, &pos, out + off, count, dt, MPI_COMM_SELF);
+    free(src);
+    free(packed);
+}
+
+/* A VE address of process 0 that no allocation covers. */
+static void *vt_fake_ve(void) {
+    return (void *)(uintptr_t)(0x8000000000000000ull | 0x7f0000000000ull);
+}
+
+/* Checks that `rc` is an error of class `class_expected` whose string mentions `needle`. */
+static void vt_expect_error(const char *what, int rc, int class_expected, const char *needle) {
+    char msg[MPI_MAX_ERROR_STRING + 1] = "";
+    int len = 0, cls = -1;
+    VT_ASSERT(rc != MPI_SUCCESS, "%s: returned MPI_SUCCESS", what);
+    if (rc == MPI_SUCCESS) return;
+    MPI_Error_class(rc, &cls);
+    MPI_Error_string(rc, msg, &len);
+    VT_ASSERT(cls == class_expected, "%s: error class %d, expected %d (%s)", what, cls, class_expected, msg);
+    VT_ASSERT(strstr(msg, needle) != NULL, "%s: error string \"%s\" does not mention \"%s\"", what, msg, needle);
+}
+
 /* Ends the test: every rank learns the total number of failures; exit status 1 if any. */
 static int vt_finish(const char *name) {
     int total = 0, checks = 0;
