@@ -180,6 +180,13 @@ impl Real {
         self.resolve()
     }
 
+    /// The function's address if it was resolved already, else NULL (the generated fast paths,
+    /// which leave resolution to their slow path).
+    #[inline(always)]
+    pub fn cached(&self) -> *mut c_void {
+        self.ptr.load(Ordering::Relaxed)
+    }
+
     #[cold]
     #[inline(never)]
     fn resolve(&self) -> Option<*mut c_void> {
