@@ -16,7 +16,8 @@
 //! - [`msg`]: how each form of call uses its buffers (like mpi4py's msgbuffer);
 //! - [`errors`]: MPI errors with messages, through the right error handler;
 //! - [`api`]: the intercepted functions, one file per chapter of the MPI standard;
-//! - [`capi`]: libmpive's own C API (include/mpive.h).
+//! - [`capi`]: libmpive's own C API (include/mpive.h);
+//! - [`tune`], [`pipeline`]: tunables, and the pipelined protocol for large VE messages (MPIVE_PIPELINE=1).
 //!
 //! No panic unwinds into C: slow paths run under `catch_unwind`, and the fast paths cannot panic.
 
@@ -36,4 +37,5 @@ pub mod requests;
 pub mod rma;
 pub mod stage;
 pub mod stats;
+pub mod tune;
 pub mod ve;
