@@ -194,7 +194,8 @@ impl Real {
             Ok(m) => m,
             Err(e) => fatal(e),
         };
-        let p = m.sym(self.name)?;
+        // MPIVE_PIPELINE=1: point-to-point calls go through the pipelined protocol's interposers.
+        let p = crate::pipeline::interpose(self.name).or_else(|| m.sym(self.name))?;
         self.ptr.store(p, Ordering::Relaxed);
         Some(p)
     }

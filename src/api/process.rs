@@ -33,6 +33,7 @@ pub unsafe extern "C" fn MPI_Finalize() -> std::ffi::c_int {
     if crate::requests::any() {
         let _ = std::panic::catch_unwind(crate::requests::finalize);
     }
+    let _ = std::panic::catch_unwind(crate::pipeline::finalize);
     // SAFETY: the application's call.
     let rc = unsafe { real() };
     crate::pool::trim();
