@@ -13,7 +13,7 @@
 
 use crate::abi::Class;
 use crate::errors::{Error, Result};
-use crate::stats::{LIVE_BUFFERS, POOL_ALLOCATIONS, POOL_CACHED_BYTES, TEMP_ALLOCATIONS};
+use crate::stats::{POOL_ALLOCATIONS, TEMP_ALLOCATIONS};
 use parking_lot::Mutex;
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -24,11 +24,28 @@ const CLASSES: usize = 48;
 /// A buffer outside the pool.
 const TEMP: u32 = u32::MAX;
 
-struct Free(Vec<NonNull<u8>>);
+/// A size class: its idle buffers, and how many of its buffers are lent out. The counters live under
+/// the class's lock (no atomic operation besides the lock on the VE path); `mpive_stats` adds them up.
+struct Free {
+    idle: Vec<NonNull<u8>>,
+    lent: u64,
+}
 // SAFETY: idle buffers are plain memory owned by the pool.
 unsafe impl Send for Free {}
 
-static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free(Vec::new())) }; CLASSES];
+static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free { idle: Vec::new(), lent: 0 }) }; CLASSES];
+/// Buffers outside the pool lent out.
+static TEMP_LENT: AtomicU64 = AtomicU64::new(0);
+
+/// Staging buffers lent out (mpive_stats: live_buffers).
+pub fn live_buffers() -> u64 {
+    FREE.iter().map(|f| f.lock().lent).sum::<u64>() + TEMP_LENT.load(Relaxed)
+}
+
+/// Bytes of idle buffers (mpive_stats: pool_cached_bytes).
+pub fn cached_bytes() -> u64 {
+    FREE.iter().enumerate().map(|(c, f)| (f.lock().idle.len() as u64) << c).sum()
+}
 /// Bytes of the pool's buffers, lent and idle.
 static POOL_BYTES: AtomicU64 = AtomicU64::new(0);
 static TEMP_LOGGED: AtomicBool = AtomicBool::new(false);
@@ -86,18 +103,22 @@ impl PoolBuf {
         if class as usize >= CLASSES {
             return Err(Error::new(Class::NoMem, format!("cannot stage {len} bytes: larger than the address space allows")));
         }
-        let cached = FREE[class as usize].lock().0.pop();
+        let cached = {
+            let mut f = FREE[class as usize].lock();
+            let p = f.idle.pop();
+            f.lent += p.is_some() as u64;
+            p
+        };
         let ptr = match cached {
-            Some(p) => {
-                POOL_CACHED_BYTES.fetch_sub(1 << class, Relaxed);
-                p
-            }
+            Some(p) => p,
             None => match grow(class, limit)? {
-                Some(p) => p,
+                Some(p) => {
+                    FREE[class as usize].lock().lent += 1;
+                    p
+                }
                 None => return Self::temporary(len),
             },
         };
-        LIVE_BUFFERS.fetch_add(1, Relaxed);
         Ok(PoolBuf { ptr, class, len: 0 })
     }
 
@@ -115,7 +136,7 @@ impl PoolBuf {
         // SAFETY: non-zero size.
         let ptr = NonNull::new(unsafe { std::alloc::alloc(l) }).ok_or_else(|| oom(len))?;
         TEMP_ALLOCATIONS.fetch_add(1, Relaxed);
-        LIVE_BUFFERS.fetch_add(1, Relaxed);
+        TEMP_LENT.fetch_add(1, Relaxed);
         Ok(PoolBuf { ptr, class: TEMP, len })
     }
 
@@ -167,8 +188,7 @@ fn grow(class: u32, limit: u64) -> Result<Option<NonNull<u8>>> {
 
 /// Frees one idle buffer of `class`; false if there is none.
 fn drop_idle(class: u32) -> bool {
-    let Some(p) = FREE[class as usize].lock().0.pop() else { return false };
-    POOL_CACHED_BYTES.fetch_sub(1 << class, Relaxed);
+    let Some(p) = FREE[class as usize].lock().idle.pop() else { return false };
     POOL_BYTES.fetch_sub(1 << class, Relaxed);
     // SAFETY: allocated with this class's layout.
     unsafe { std::alloc::dealloc(p.as_ptr(), layout(class)) };
@@ -177,24 +197,24 @@ fn drop_idle(class: u32) -> bool {
 
 impl Drop for PoolBuf {
     fn drop(&mut self) {
-        LIVE_BUFFERS.fetch_sub(1, Relaxed);
         if self.class == TEMP {
+            TEMP_LENT.fetch_sub(1, Relaxed);
             if let Some(l) = temp_layout(self.len) {
                 // SAFETY: allocated with this layout in PoolBuf::temporary.
                 unsafe { std::alloc::dealloc(self.ptr.as_ptr(), l) };
             }
             return;
         }
-        POOL_CACHED_BYTES.fetch_add(1 << self.class, Relaxed);
-        FREE[self.class as usize].lock().0.push(self.ptr);
+        let mut f = FREE[self.class as usize].lock();
+        f.idle.push(self.ptr);
+        f.lent -= 1;
     }
 }
 
 /// Frees every idle buffer (MPI_Finalize).
 pub fn trim() {
     for (class, free) in FREE.iter().enumerate() {
-        for p in free.lock().0.drain(..) {
-            POOL_CACHED_BYTES.fetch_sub(1 << class, Relaxed);
+        for p in free.lock().idle.drain(..) {
             POOL_BYTES.fetch_sub(1 << class, Relaxed);
             // SAFETY: allocated with this class's layout.
             unsafe { std::alloc::dealloc(p.as_ptr(), layout(class as u32)) };

@@ -6,9 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub static STAGED_CALLS: AtomicU64 = AtomicU64::new(0);
 pub static COPIES: AtomicU64 = AtomicU64::new(0);
 pub static COPIED_BYTES: AtomicU64 = AtomicU64::new(0);
-pub static LIVE_BUFFERS: AtomicU64 = AtomicU64::new(0);
 pub static POOL_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-pub static POOL_CACHED_BYTES: AtomicU64 = AtomicU64::new(0);
 pub static PENDING_REQUESTS: AtomicU64 = AtomicU64::new(0);
 pub static HEAP_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 pub static PIPELINED: AtomicU64 = AtomicU64::new(0);
@@ -87,9 +85,9 @@ pub fn snapshot() -> MpiveStats {
         staged_calls: STAGED_CALLS.load(Relaxed),
         copies: COPIES.load(Relaxed),
         copied_bytes: COPIED_BYTES.load(Relaxed),
-        live_buffers: LIVE_BUFFERS.load(Relaxed),
+        live_buffers: crate::pool::live_buffers(),
         pool_allocations: POOL_ALLOCATIONS.load(Relaxed),
-        pool_cached_bytes: POOL_CACHED_BYTES.load(Relaxed),
+        pool_cached_bytes: crate::pool::cached_bytes(),
         pending_requests: PENDING_REQUESTS.load(Relaxed),
         heap_allocations: HEAP_ALLOCATIONS.load(Relaxed),
         pipelined: PIPELINED.load(Relaxed),
