@@ -332,8 +332,10 @@ thread_local! {
 }
 
 /// Whether this thread is already inside a staged call: the MPI library is calling MPI_* itself
-/// (ROMIO does), and the call must be forwarded untouched.
-#[inline]
+/// (ROMIO does), and the call must be forwarded untouched. Never inlined: a thread-local access is a
+/// call (`__tls_get_addr`) that the compiler would otherwise hoist into host paths, which ask only
+/// when a VE request exists (issue 8).
+#[inline(never)]
 pub fn reentered() -> bool {
     INSIDE.with(|c| c.get())
 }
