@@ -322,7 +322,7 @@ static void pending_test(int reps, int npending) {
 static void alloc_test(size_t bytes, int count, const char *label, int pipe) {
     struct variant v = {"ve", &API_MPI, 'v', pipe};
     use_variant(&v);
-    pingpong(&v, bytes, 20); /* warm up: pool and caches filled */
+    pingpong(&v, bytes, count / 5 + 20); /* warm up: pool, caches and tables at their high-water mark */
     MPI_Barrier(MPI_COMM_WORLD);
     stats_t a, b;
     stats(&a);
