@@ -14,7 +14,8 @@
  *   ve          buffers in (simulated) VE memory, MPI_* entry points, pipelining off;
  *   ve-pipe     the same with pipelined staging (only when MPIVE_PIPELINE=1).
  *
- * Tests: pingpong (one-way latency = round trip / 2), allreduce (MPI_DOUBLE, MPI_SUM), multi (64
+ * Tests: pingpong (one-way latency = round trip / 2), allreduce (MPI_DOUBLE, MPI_SUM), bcast (from rank 0,
+ * acknowledged), multi (64
  * MPI_Isend + 64 MPI_Irecv in flight, then MPI_Waitall), pending (8-byte Isend/Irecv/Waitall ping-pong
  * while 10,000 host receives, and then also 4 VE receives, are pending), allocs (heap allocations
  * during 10,000 VE ping-pongs, counted by the malloc interposed below and by mpive_stats).
@@ -187,6 +188,24 @@ static double allreduce(const struct variant *v, size_t bytes, int iters) {
     for (int i = -1; i < iters; i++) {
         if (i == 0) t0 = now();
         a->allreduce(b->s, b->r, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    }
+    return (now() - t0) * 1e6 / iters;
+}
+
+typedef int (*bcast_f)(void *, int, MPI_Datatype, int, MPI_Comm);
+
+/* Broadcast from rank 0 (receivers then answer with a 1-byte message, so that back-to-back
+ * broadcasts do not overlap): time per broadcast. */
+static double bcast(const struct variant *v, size_t bytes, int iters) {
+    struct bufs *b = bufs_of(v);
+    bcast_f bc = v->api == &API_PMPI ? PMPI_Bcast : MPI_Bcast;
+    char ack = 0;
+    double t0 = 0;
+    for (int i = -1; i < iters; i++) {
+        if (i == 0) t0 = now();
+        bc(b->r, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+        if (rank == 0) PMPI_Recv(&ack, 1, MPI_BYTE, peer, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        else PMPI_Send(&ack, 1, MPI_BYTE, peer, 3, MPI_COMM_WORLD);
     }
     return (now() - t0) * 1e6 / iters;
 }
@@ -415,6 +434,7 @@ int main(int argc, char **argv) {
 
     if (has(tests, "pingpong")) run_interleaved("pingpong", pingpong, pps, npp, reps, 0.0004, 2.0, 3000, 3, 3000, variants, nvariants);
     if (has(tests, "allreduce")) run_interleaved("allreduce", allreduce, ars, nar, reps, 0.0006, 3.0, 3000, 2, 2000, variants, nvariants);
+    if (has(tests, "bcast")) run_interleaved("bcast", bcast, ars, nar, reps, 0.0004, 3.0, 3000, 2, 2000, variants, nvariants);
     if (has(tests, "multi")) run_interleaved("multi", multi, mrs, nmr, reps, 0.03, 40.0, 3000, 2, 300, variants, nvariants);
     if (has(tests, "pending")) pending_test(reps, npending);
     if (has(tests, "allocs") && shim_loaded) {

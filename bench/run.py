@@ -53,6 +53,7 @@ FULL = {
     "ar": "8,64,512,4K,32K,256K,1M,4M,16M",
     "multi": "8,512,4K,32K",
     "pipe_pp": "256K,1M,4M,16M",
+    "pipe_ar": "256K,1M,4M,16M",
     "pending": 10000,
 }
 SMOKE = {
@@ -62,6 +63,7 @@ SMOKE = {
     "ar": "8,4K,1M",
     "multi": "8,4K",
     "pipe_pp": "256K,1M",
+    "pipe_ar": "256K,1M",
     "pending": 200,
 }
 
@@ -75,10 +77,10 @@ def runs(p):
         ("shim", True, {"MPIVE_PIPELINE": "0"}, "host-pmpi,host-shim,ve",
          [*common, "--tests", "pingpong,allreduce,multi,pending,allocs", "--pp-sizes", p["pp"],
           "--ar-sizes", p["ar"], "--multi-sizes", p["multi"], "--pending", str(p["pending"])]),
-        ("pipe", True, {"MPIVE_PIPELINE": "1"}, "host-shim,ve,ve-pipe",
-         [*common, "--tests", "pingpong,allocs", "--pp-sizes", p["pipe_pp"]]),
+        ("pipe", True, {"MPIVE_PIPELINE": "1"}, "host-pmpi,host-shim,ve,ve-pipe",
+         [*common, "--tests", "pingpong,allreduce,bcast,allocs", "--pp-sizes", p["pipe_pp"], "--ar-sizes", p["pipe_ar"]]),
         ("pipe10G", True, {"MPIVE_PIPELINE": "1", "SIMVE_BANDWIDTH": "10G"}, "host-shim,ve,ve-pipe",
-         [*common, "--tests", "pingpong", "--pp-sizes", p["pipe_pp"]]),
+         [*common, "--tests", "pingpong,allreduce,bcast", "--pp-sizes", p["pipe_pp"], "--ar-sizes", p["pipe_ar"]]),
     ]
 
 
@@ -238,6 +240,21 @@ def report(res, mpis, goals):
                   f"{fmt(bw(s, res.med(mpi, run, 'pingpong', 've', s), 'pingpong'), 0):>8} "
                   f"{fmt(bw(s, res.med(mpi, run, 'pingpong', 've-pipe', s), 'pingpong'), 0):>9} "
                   f"{fmt(sp, 2):>7} {fmt(vh, 2):>7} {fmt(ph, 2):>9}")
+
+        for run, label in (("pipe", "memcpy-speed copies"), ("pipe10G", "SIMVE_BANDWIDTH=10G")):
+            for test in ("allreduce", "bcast"):
+                if not res.sizes(mpi, run, test, "ve"):
+                    continue
+                p(f"\nVE {test}, pipelining on vs off, MPIVE_PIPELINE=1, {label} (time ratios; host-shim/pmpi: the cost of "
+                  f"splitting host buffers too)")
+                p(f"{'size':>6} {'host us':>9} {'ve us':>9} {'pipe us':>9} {'ve/pipe':>7} {'pipe/host':>9} {'shim/pmpi':>9}")
+                for s in res.sizes(mpi, run, test, "ve"):
+                    sp = 1 / res.ratio(mpi, run, test, "ve-pipe", "ve", s)
+                    ph = res.ratio(mpi, run, test, "ve-pipe", "host-shim", s)
+                    hs = res.ratio(mpi, run, test, "host-shim", "host-pmpi", s)
+                    p(f"{human(s):>6} {fmt(res.med(mpi, run, test, 'host-shim', s), 1):>9} "
+                      f"{fmt(res.med(mpi, run, test, 've', s), 1):>9} {fmt(res.med(mpi, run, test, 've-pipe', s), 1):>9} "
+                      f"{fmt(sp, 2):>7} {fmt(ph, 2):>9} {fmt(hs, 2):>9}")
 
         al = [(run, a) for m, run, a in res.allocs if m == mpi]
         if al:

@@ -1,7 +1,8 @@
 //! The copy engine: VE copies that run beside the calling thread, as the VE's DMA engine does.
 //!
 //! Pipelined transfers ([`crate::pipeline`]) hand each chunk's copy (VE to host before sending, host
-//! to VE after receiving) to one worker thread per process, started at the first pipelined transfer,
+//! to VE after receiving) to a worker thread per direction (as the PCIe link carries both directions
+//! at once), started at the first pipelined transfer,
 //! and meanwhile drive MPI. The worker calls libveo's `veo_hmemcpy` ([`crate::ve::read`],
 //! [`crate::ve::write`]), which takes the direction from the address tags, so it needs no VE process
 //! handle (libveo offers no way to get the one of an HMEM address, which `veo_async_read_mem` would
@@ -58,30 +59,32 @@ struct Job {
 // contract of [`submit`]; the worker only touches them for this job.
 unsafe impl Send for Job {}
 
-static QUEUE: Mutex<VecDeque<Job>> = Mutex::new(VecDeque::new());
-static WAKE: Condvar = Condvar::new();
-static STARTED: AtomicBool = AtomicBool::new(false);
+/// One queue and worker per direction: 0 reads (VE to host), 1 writes.
+static QUEUE: [Mutex<VecDeque<Job>>; 2] = [const { Mutex::new(VecDeque::new()) }; 2];
+static WAKE: [Condvar; 2] = [const { Condvar::new() }; 2];
+static STARTED: [AtomicBool; 2] = [const { AtomicBool::new(false) }; 2];
 
 #[cold]
-fn start() -> bool {
-    let _g = QUEUE.lock(); // one thread starts the worker
-    if STARTED.load(Ordering::Acquire) {
+fn start(d: usize) -> bool {
+    let _g = QUEUE[d].lock(); // one thread starts the worker
+    if STARTED[d].load(Ordering::Acquire) {
         return true;
     }
-    let ok = std::thread::Builder::new().name("mpive-dma".into()).spawn(worker).is_ok();
-    STARTED.store(ok, Ordering::Release);
+    let name = if d == 0 { "mpive-dma-read" } else { "mpive-dma-write" };
+    let ok = std::thread::Builder::new().name(name.into()).spawn(move || worker(d)).is_ok();
+    STARTED[d].store(ok, Ordering::Release);
     ok
 }
 
-fn worker() {
+fn worker(d: usize) {
     loop {
         let job = {
-            let mut q = QUEUE.lock();
+            let mut q = QUEUE[d].lock();
             loop {
                 if let Some(j) = q.pop_front() {
                     break j;
                 }
-                WAKE.wait(&mut q);
+                WAKE[d].wait(&mut q);
             }
         };
         // SAFETY: the submitter keeps the host buffer valid for len bytes until the slot reports.
@@ -108,12 +111,13 @@ fn worker() {
 /// `host` is valid for `len` bytes and `slot` stays alive (not moved) until `slot.done()`; the
 /// caller waits for that before it returns or reuses either.
 pub unsafe fn submit(read: bool, ve: usize, host: *mut u8, len: usize, slot: &Slot) -> bool {
-    if !STARTED.load(Ordering::Acquire) && !start() {
+    let d = (!read) as usize;
+    if !STARTED[d].load(Ordering::Acquire) && !start(d) {
         return false;
     }
     slot.0.store(PENDING, Ordering::Relaxed);
-    QUEUE.lock().push_back(Job { read, ve, host: host as usize, len, slot });
-    WAKE.notify_one();
+    QUEUE[d].lock().push_back(Job { read, ve, host: host as usize, len, slot });
+    WAKE[d].notify_one();
     true
 }
 

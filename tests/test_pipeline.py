@@ -41,3 +41,18 @@ def test_pipelined_protocol_on_a_modeled_link(mpi):
 def test_same_program_without_the_protocol(mpi):
     n, r = run_pipeline(mpi, 2, {"MPIVE_PIPELINE": "0"})
     assert n == 0, r.describe()
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("np", [2, 3, 4])
+@pytest.mark.parametrize("mode", ["pipelined", "off"])
+def test_pipelined_collectives(mpi, np, mode):
+    """Allreduce and Bcast split in chunks, with placements and datatypes that differ between ranks."""
+    env = PIPE if mode == "pipelined" else {"MPIVE_PIPELINE": "0"}
+    exe = build_c(mpi, "pipeline_coll.c", extra=("-ldl",))
+    r = mpirun(mpi, np, [exe], env=env, timeout=300)
+    assert r.returncode == 0, r.describe()
+    m = re.search(r"(\d+) checks on \d+ ranks, (\d+) failures", r.stdout)
+    assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, r.describe()
+    n = int(re.search(r"pipelined: (\d+)", r.stdout).group(1))
+    assert (n > 0) == (mode == "pipelined"), r.describe()

@@ -116,18 +116,18 @@ impl Header {
 
 /// A `PMPI_*` function of the real library, resolved without the interposition of this module (the
 /// shim's own calls, and the interposers' forwarding).
-struct Direct {
+pub(crate) struct Direct {
     name: &'static str,
     ptr: AtomicPtr<c_void>,
 }
 
 impl Direct {
-    const fn new(name: &'static str) -> Direct {
+    pub(crate) const fn new(name: &'static str) -> Direct {
         Direct { name, ptr: AtomicPtr::new(std::ptr::null_mut()) }
     }
 
     #[inline]
-    fn get(&self) -> *mut c_void {
+    pub(crate) fn get(&self) -> *mut c_void {
         let p = self.ptr.load(Ordering::Relaxed);
         if !p.is_null() {
             return p;
@@ -156,7 +156,7 @@ macro_rules! direct {
     ($( fn $name:ident ( $($p:ident : $t:ty),* $(,)? ); )*) => {
         $(
             #[allow(non_snake_case, clippy::too_many_arguments)]
-            unsafe fn $name($($p: $t),*) -> c_int {
+            pub(crate) unsafe fn $name($($p: $t),*) -> c_int {
                 static D: Direct = Direct::new(stringify!($name));
                 // SAFETY: the symbol is the real library's function of this signature; the caller
                 // passes valid arguments.
@@ -172,6 +172,8 @@ direct! {
     fn PMPI_Sendrecv(sbuf: *const c_void, scount: c_int, stype: Handle, dest: c_int, stag: c_int, rbuf: *mut c_void,
                      rcount: c_int, rtype: Handle, src: c_int, rtag: c_int, comm: Handle, status: *mut c_void);
     fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void);
+    fn PMPI_Iallreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle, req: *mut c_void);
+    fn PMPI_Ibcast(buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle, req: *mut c_void);
     fn PMPI_Comm_dup(comm: Handle, newcomm: *mut c_void);
     fn PMPI_Comm_free(comm: *mut c_void);
     fn PMPI_Comm_rank(comm: Handle, rank: *mut c_int);
@@ -190,12 +192,12 @@ direct! {
 }
 
 /// A handle read from the variable an MPI call wrote (a u64 holds a handle of either ABI).
-fn handle_of(h: &u64) -> Handle {
+pub(crate) fn handle_of(h: &u64) -> Handle {
     // SAFETY: h is a valid u64, large enough for a handle of either ABI (little-endian).
     unsafe { crate::real::abi().handle_at(h as *const u64 as *const c_void, 0) }
 }
 
-fn hp(h: &mut u64) -> *mut c_void {
+pub(crate) fn hp(h: &mut u64) -> *mut c_void {
     h as *mut u64 as *mut c_void
 }
 
@@ -442,7 +444,7 @@ pub struct Watch {
     total: Option<u64>,
 }
 
-fn linear(t: &TypeInfo) -> bool {
+pub(crate) fn linear(t: &TypeInfo) -> bool {
     t.named && t.size > 0 && t.size == t.extent && t.true_lb == 0 && t.true_extent == t.extent
 }
 
@@ -559,7 +561,7 @@ unsafe fn header_in(w: &Watch, st: *const c_void) -> Option<Header> {
 
 /// Moves `scount` elements of `stype` at `s` to `rcount` elements of `rtype` at `r` through MPI
 /// (a message to this process on the private MPI_COMM_SELF): MPI lays out the bytes.
-unsafe fn self_copy(s: *const c_void, scount: i64, stype: Handle, r: *mut c_void, rcount: i64, rtype: Handle) -> c_int {
+pub(crate) unsafe fn self_copy(s: *const c_void, scount: i64, stype: Handle, r: *mut c_void, rcount: i64, rtype: Handle) -> c_int {
     let me = PRIV_SELF.load(Ordering::Relaxed) as Handle;
     let tag = (SELF_TAG.fetch_add(1, Ordering::Relaxed) % 32768) as c_int; // threads do not cross-match
     let mut st = StatusBuf::new();
@@ -569,7 +571,7 @@ unsafe fn self_copy(s: *const c_void, scount: i64, stype: Handle, r: *mut c_void
 }
 
 /// Waits, driving MPI and letting the copy thread run, until `done()`.
-fn spin(mut done: impl FnMut() -> bool) {
+pub(crate) fn spin(mut done: impl FnMut() -> bool) {
     let mut i = 0u32;
     while !done() {
         i = i.wrapping_add(1);
@@ -665,7 +667,7 @@ unsafe fn wait_all(reqs: &mut [u64]) -> Result<()> {
     Ok(())
 }
 
-unsafe fn wait_one(r: &mut u64) -> Result<()> {
+pub(crate) unsafe fn wait_one(r: &mut u64) -> Result<()> {
     let mut flag: c_int = 0;
     let mut rc = 0;
     spin(|| {
@@ -799,7 +801,7 @@ unsafe fn ring_to_ve(ve: usize, n: u64, chunk: u64, total: u64, h: &Header) -> R
 
 thread_local! {
     /// The staging plan of the VE send this thread is in, from the message form to the interposer.
-    static SEND_PLAN: Cell<*mut Plan> = const { Cell::new(std::ptr::null_mut()) };
+    pub(crate) static SEND_PLAN: Cell<*mut Plan> = const { Cell::new(std::ptr::null_mut()) };
 }
 
 /// Message-form hook (`crate::msg::send`): whether this VE send is pipelined. If so, the VE buffer is
@@ -1028,6 +1030,8 @@ pub fn interpose(name: &str) -> Option<*mut c_void> {
         "PMPI_Recv_init" => i_recv_init as *mut c_void,
         "PMPI_Isendrecv" => i_isendrecv as *mut c_void,
         "PMPI_Isendrecv_replace" => i_isendrecv_replace as *mut c_void,
+        "PMPI_Allreduce" => coll::i_allreduce as *mut c_void,
+        "PMPI_Bcast" => coll::i_bcast as *mut c_void,
         _ => return None,
     })
 }
@@ -1304,3 +1308,6 @@ mod tests {
         assert!(!linear(&t(8, 8, 0, 8, false)), "derived types take the general way");
     }
 }
+
+mod coll;
+pub use coll::{allreduce_form, bcast_form};
