@@ -125,10 +125,13 @@ struct variant {
     const char *name;
     const struct api *api;
     char place;
-    int pipe; /* 1: pipelined sends on, 0: off, -1: leave as configured */
+    int pipe;          /* 1: pipelined sends on, 0: off, -1: leave as configured */
+    uint64_t chunk;    /* pipeline_chunk for this variant (0: as configured) */
+    uint64_t threshold; /* pipeline_threshold (0: as configured) */
 };
+static uint64_t cfg_chunk, cfg_threshold;
 
-static struct variant variants[8];
+static struct variant variants[16];
 static int nvariants;
 static int want_host_pmpi = 1;
 
@@ -156,6 +159,10 @@ static int iters_for(size_t bytes, double per_byte_us, double base_us, double bu
 
 static void use_variant(const struct variant *v) {
     if (v->pipe >= 0) set_tunable("pipeline_send", (uint64_t)v->pipe);
+    if (pipeline_mode) {
+        set_tunable("pipeline_chunk", v->chunk ? v->chunk : cfg_chunk);
+        set_tunable("pipeline_threshold", v->threshold ? v->threshold : cfg_threshold);
+    }
 }
 
 static struct bufs *bufs_of(const struct variant *v) { return v->place == 'v' ? &veb : &hostb; }
@@ -398,6 +405,10 @@ int main(int argc, char **argv) {
     p_get_tunable = (int (*)(const char *, uint64_t *))dlsym(RTLD_DEFAULT, "mpive_get_tunable");
     uint64_t pm = 0;
     if (p_get_tunable && p_get_tunable("pipeline", &pm) == 0) pipeline_mode = pm != 0;
+    if (pipeline_mode) {
+        p_get_tunable("pipeline_chunk", &cfg_chunk);
+        p_get_tunable("pipeline_threshold", &cfg_threshold);
+    }
 
     size_t pps[32], ars[32], mrs[32], maxsz = 0;
     int npp = parse_sizes(pp_sizes, pps, 32), nar = parse_sizes(ar_sizes, ars, 32), nmr = parse_sizes(mr_sizes, mrs, 32);
@@ -408,10 +419,20 @@ int main(int argc, char **argv) {
 
     /* variants of this run */
     if (!vlist) vlist = shim_loaded ? (pipeline_mode ? "ve,ve-pipe" : "host-pmpi,host-shim,ve") : "host-pmpi,host-shim";
-    if (has(vlist, "host-pmpi")) variants[nvariants++] = (struct variant){"host-pmpi", &API_PMPI, 'h', -1};
-    if (has(vlist, "host-shim")) variants[nvariants++] = (struct variant){"host-shim", &API_MPI, 'h', pipeline_mode ? 0 : -1};
-    if (shim_loaded && has(vlist, "ve")) variants[nvariants++] = (struct variant){"ve", &API_MPI, 'v', pipeline_mode ? 0 : -1};
-    if (shim_loaded && pipeline_mode && has(vlist, "ve-pipe")) variants[nvariants++] = (struct variant){"ve-pipe", &API_MPI, 'v', 1};
+    /* host-shim splits large collectives in pipelined mode, as every rank does there */
+    if (has(vlist, "host-pmpi")) variants[nvariants++] = (struct variant){"host-pmpi", &API_PMPI, 'h', -1, 0, 0};
+    if (has(vlist, "host-shim")) variants[nvariants++] = (struct variant){"host-shim", &API_MPI, 'h', pipeline_mode ? 1 : -1, 0, 0};
+    if (shim_loaded && has(vlist, "ve")) variants[nvariants++] = (struct variant){"ve", &API_MPI, 'v', pipeline_mode ? 0 : -1, 0, 0};
+    if (shim_loaded && pipeline_mode && has(vlist, "ve-pipe")) variants[nvariants++] = (struct variant){"ve-pipe", &API_MPI, 'v', 1, 0, 0};
+    /* ve-pipe@CHUNK: pipelined with that chunk size and the lowest threshold (the chunk-size sweep) */
+    if (shim_loaded && pipeline_mode) {
+        char *dup = strdup(vlist), *save = NULL;
+        for (char *t = strtok_r(dup, ",", &save); t && nvariants < 16; t = strtok_r(NULL, ",", &save)) {
+            if (strncmp(t, "ve-pipe@", 8) != 0) continue;
+            variants[nvariants++] = (struct variant){strdup(t), &API_MPI, 'v', 1, parse_size(t + 8), 64 << 10};
+        }
+        free(dup);
+    }
     want_host_pmpi = has(vlist, "host-pmpi");
 
     proc = veo_proc_create(0);

@@ -17,6 +17,7 @@ Runs per MPI:
   shim     preload, MPIVE_PIPELINE=0: host-pmpi vs host-shim (overhead), ve vs host-shim (staging)
   pipe     preload, MPIVE_PIPELINE=1, memcpy-speed copies: ve (protocol off) vs ve-pipe
   pipe10G  the same with SIMVE_BANDWIDTH=10G (a modeled PCIe link, 10 GB/s per direction)
+  sweep, sweep10G   chunk sizes against each other (every size pipelined): how the defaults were chosen
 
 Outputs (in --out, default build/bench): bench.csv (every measurement), summary.csv (medians and
 ratios), table.txt (what is printed), chart.svg (latency and bandwidth against message size).
@@ -54,6 +55,8 @@ FULL = {
     "multi": "8,512,4K,32K",
     "pipe_pp": "256K,1M,4M,16M",
     "pipe_ar": "256K,1M,4M,16M",
+    "sweep": "512K,1M,2M,4M,16M",
+    "chunks": "256K,512K,1M,2M,4M",
     "pending": 10000,
 }
 SMOKE = {
@@ -64,6 +67,8 @@ SMOKE = {
     "multi": "8,4K",
     "pipe_pp": "256K,1M",
     "pipe_ar": "256K,1M",
+    "sweep": "1M",
+    "chunks": "256K,1M",
     "pending": 200,
 }
 
@@ -81,6 +86,12 @@ def runs(p):
          [*common, "--tests", "pingpong,allreduce,bcast,allocs", "--pp-sizes", p["pipe_pp"], "--ar-sizes", p["pipe_ar"]]),
         ("pipe10G", True, {"MPIVE_PIPELINE": "1", "SIMVE_BANDWIDTH": "10G"}, "host-shim,ve,ve-pipe",
          [*common, "--tests", "pingpong,allreduce,bcast", "--pp-sizes", p["pipe_pp"], "--ar-sizes", p["pipe_ar"]]),
+        # chunk sizes against each other, pipelining from 64 KiB: how the defaults were chosen
+        ("sweep", True, {"MPIVE_PIPELINE": "1"}, "ve," + ",".join(f"ve-pipe@{c}" for c in p["chunks"].split(",")),
+         [*common, "--tests", "pingpong", "--pp-sizes", p["sweep"]]),
+        ("sweep10G", True, {"MPIVE_PIPELINE": "1", "SIMVE_BANDWIDTH": "10G"},
+         "ve," + ",".join(f"ve-pipe@{c}" for c in p["chunks"].split(",")),
+         [*common, "--tests", "pingpong", "--pp-sizes", p["sweep"]]),
     ]
 
 
@@ -130,6 +141,12 @@ def parse(out):
         elif f[0] == "I" and len(f) >= 3:
             info[f[1]] = ",".join(f[2:])
     return data, allocs, info
+
+
+def size_of(t):
+    t = t.strip().upper()
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    return int(float(t.rstrip("KMG")) * mult)
 
 
 def median(xs):
@@ -256,6 +273,17 @@ def report(res, mpis, goals):
                       f"{fmt(res.med(mpi, run, test, 've', s), 1):>9} {fmt(res.med(mpi, run, test, 've-pipe', s), 1):>9} "
                       f"{fmt(sp, 2):>7} {fmt(ph, 2):>9} {fmt(hs, 2):>9}")
 
+        for run, label in (("sweep", "memcpy-speed copies"), ("sweep10G", "SIMVE_BANDWIDTH=10G")):
+            chunks = sorted({k[3] for k in res.t if k[:3] == (mpi, run, "pingpong") and k[3].startswith("ve-pipe@")},
+                            key=lambda v: size_of(v.split("@")[1]))
+            if not chunks:
+                continue
+            p(f"\nChunk sizes, {label}: VE ping-pong bandwidth pipelined / unpipelined, every size pipelined")
+            p(f"{'size':>6} {'ve MB/s':>8} " + " ".join(f"{c.split('@')[1]:>6}" for c in chunks))
+            for s in res.sizes(mpi, run, "pingpong", "ve"):
+                p(f"{human(s):>6} {fmt(bw(s, res.med(mpi, run, 'pingpong', 've', s), 'pingpong'), 0):>8} "
+                  + " ".join(f"{fmt(1 / res.ratio(mpi, run, 'pingpong', c, 've', s), 2):>6}" for c in chunks))
+
         al = [(run, a) for m, run, a in res.allocs if m == mpi]
         if al:
             p("\nHeap allocations during VE ping-pongs in steady state (most of the two ranks; malloc: the benchmark's "
@@ -375,7 +403,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="a few seconds: tiny sizes, 2 repetitions (no timing value)")
     ap.add_argument("--mpi", default="openmpi,mpich", help="comma-separated: openmpi, mpich")
-    ap.add_argument("--runs", default="plain,shim,pipe,pipe10G", help="which runs (see the module documentation)")
+    ap.add_argument("--runs", default="plain,shim,pipe,pipe10G,sweep,sweep10G", help="which runs (see the module documentation)")
     ap.add_argument("--reps", type=int, help="repetitions (default 7; smoke 2)")
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench", help="output directory")
     ap.add_argument("--wait", choices=("poll", "yield"), default="poll", help="MPI wait policy (see above)")
