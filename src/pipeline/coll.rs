@@ -9,7 +9,9 @@
 //!
 //! Allreduce is split for predefined contiguous datatypes, at element boundaries. Bcast is split in
 //! bytes on intracommunicators; a rank whose datatype is not contiguous lays the bytes out with MPI
-//! (the message as one stream, as in point-to-point). Only the blocking forms are split.
+//! (the message as one stream, as in point-to-point). Only the blocking forms are split. Every rank
+//! runs the chunks as nonblocking collectives (a blocking collective does not match a nonblocking
+//! one), waited for by polling, so that the copy threads get the CPU meanwhile.
 
 use super::{active, hp, linear, self_copy, spin, wait_one, Direct, PMPI_Iallreduce, PMPI_Ibcast, SEND_PLAN};
 use crate::abi::{Class, Handle};
@@ -180,13 +182,13 @@ pub(super) unsafe extern "C" fn i_allreduce(sbuf: *const c_void, rbuf: *mut c_vo
     };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: the application's arguments.
-        unsafe { allreduce_chunks(f, sbuf, rbuf, count, dt, op, comm, &t) }
+        unsafe { allreduce_chunks(sbuf, rbuf, count, dt, op, comm, &t) }
     }));
     crate::stage::finish(Obj::Comm(comm), "MPI_Allreduce", r)
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn allreduce_chunks(f: AllreduceFn, sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle, t: &TypeInfo) -> Result<c_int> {
+unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle, t: &TypeInfo) -> Result<c_int> {
     let abi = crate::real::abi();
     let size = t.size as usize;
     let per = (tune::chunk() as usize / size).max(1); // elements per chunk
@@ -203,7 +205,7 @@ unsafe fn allreduce_chunks(f: AllreduceFn, sbuf: *const c_void, rbuf: *mut c_voi
         for k in 0..n {
             let s = if in_place { sbuf } else { (sbuf as usize + off(k)) as *const c_void };
             // SAFETY: the chunk lies inside the application's buffers.
-            let r = unsafe { f(s, (rbuf as usize + off(k)) as *mut c_void, cnt(k) as c_int, dt, op, comm) };
+            let r = unsafe { nb(|q| PMPI_Iallreduce(s, (rbuf as usize + off(k)) as *mut c_void, cnt(k) as c_int, dt, op, comm, q)) };
             if r != 0 && rc == 0 {
                 rc = r;
             }
@@ -260,13 +262,13 @@ pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Hand
     };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: the application's arguments; plan is the one of the staged call this thread is in.
-        unsafe { bcast_chunks(f, plan, buf, count, dt, root, comm, &t) }
+        unsafe { bcast_chunks(plan, buf, count, dt, root, comm, &t) }
     }));
     crate::stage::finish(Obj::Comm(comm), "MPI_Bcast", r)
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn bcast_chunks(f: BcastFn, plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle, t: &TypeInfo) -> Result<c_int> {
+unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle, t: &TypeInfo) -> Result<c_int> {
     let abi = crate::real::abi();
     let byte = abi.h.byte;
     let total = t.size as usize * count as usize;
@@ -281,7 +283,7 @@ unsafe fn bcast_chunks(f: BcastFn, plan: *mut Plan, buf: *mut c_void, count: c_i
         let mut rc = 0;
         for k in 0..n {
             // SAFETY: the chunk lies inside the buffer of `total` bytes at p.
-            let r = unsafe { f(p.add(k * chunk).cast(), len_of(k) as c_int, byte, root, comm) };
+            let r = unsafe { nb(|q| PMPI_Ibcast(p.add(k * chunk).cast(), len_of(k) as c_int, byte, root, comm, q)) };
             if r != 0 && rc == 0 {
                 rc = r;
             }

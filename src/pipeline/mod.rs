@@ -66,7 +66,7 @@ use crate::tune;
 use crate::ve;
 use parking_lot::Mutex;
 use std::cell::Cell;
-use std::ffi::{c_char, c_int, c_void};
+use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 
 /// Bytes of a protocol header.
@@ -366,33 +366,13 @@ unsafe fn build_map(comm: Handle, key: c_int) -> Option<*const Vec<c_int>> {
     }
 }
 
-// ---------------------------------------------------------------- MPI_Init
-
-/// §11.2.1 MPI_Init: in pipelined mode, also creates the private communicators.
-#[no_mangle]
-pub unsafe extern "C" fn MPI_Init(argc: *mut c_int, argv: *mut *mut *mut c_char) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Init");
-    // SAFETY: PMPI_Init has this signature; the application's arguments.
-    let rc = unsafe { std::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_int, *mut *mut *mut c_char) -> c_int>(REAL.get())(argc, argv) };
-    if rc == 0 && tune::pipeline() {
+/// After a successful MPI_Init or MPI_Init_thread (`crate::api::process`): in pipelined mode, creates
+/// the private communicators (duplicating is collective, so it is done where every rank is).
+pub fn after_init() {
+    if tune::pipeline() {
         // SAFETY: MPI is initialized.
         let _ = std::panic::catch_unwind(|| unsafe { init_comms() });
     }
-    rc
-}
-
-/// §11.2.1 MPI_Init_thread: as MPI_Init.
-#[no_mangle]
-pub unsafe extern "C" fn MPI_Init_thread(argc: *mut c_int, argv: *mut *mut *mut c_char, required: c_int, provided: *mut c_int) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Init_thread");
-    type F = unsafe extern "C" fn(*mut c_int, *mut *mut *mut c_char, c_int, *mut c_int) -> c_int;
-    // SAFETY: PMPI_Init_thread has this signature; the application's arguments.
-    let rc = unsafe { std::mem::transmute::<*mut c_void, F>(REAL.get())(argc, argv, required, provided) };
-    if rc == 0 && tune::pipeline() {
-        // SAFETY: MPI is initialized.
-        let _ = std::panic::catch_unwind(|| unsafe { init_comms() });
-    }
-    rc
 }
 
 // ---------------------------------------------------------------- state kept in a staging plan
