@@ -18,8 +18,9 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 /// Whether `p` is a VE (HMEM) address.
 #[inline(always)]
 pub fn is_ve(p: *const c_void) -> bool {
-    let a = p as isize;
-    a < 0 && a != -1
+    // bit 63 set and not -1, written as one signed compare: `a < 0 && a != -1` compiled to two
+    // compares and a flag merge in some host paths (issue 8)
+    (p as isize) < -1
 }
 
 /// Default install location of the real libveo.
