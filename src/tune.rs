@@ -4,8 +4,8 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MPIVE_PIPELINE` | `0` | `1`: pipelined point-to-point protocol for large VE messages ([`crate::pipeline`]). Every rank must run libmpive with the same setting. |
-//! | `MPIVE_PIPELINE_THRESHOLD` | `256K` | smallest VE send (bytes) that is pipelined; at least 64K ([`MIN_THRESHOLD`]). |
-//! | `MPIVE_PIPELINE_CHUNK` | `1M` | bytes per chunk of a pipelined transfer (4K to 64M). |
+//! | `MPIVE_PIPELINE_THRESHOLD` | `1M` | smallest VE message (bytes) that is pipelined: point-to-point sends, Allreduce, Bcast; at least 64K ([`MIN_THRESHOLD`]). |
+//! | `MPIVE_PIPELINE_CHUNK` | `512K` | bytes per chunk of a pipelined transfer (4K to 64M). |
 //! | `MPIVE_STAGING_LIMIT` | `256M` | most bytes of staging memory the pool holds (lent and idle together) ([`crate::pool`]). |
 //!
 //! The host path reads none of them.
@@ -17,8 +17,11 @@ use std::sync::Once;
 /// Receives whose capacity reaches this many bytes look for a pipeline header in pipelined mode,
 /// whatever the sender's threshold is; a sender never pipelines less.
 pub const MIN_THRESHOLD: u64 = 64 << 10;
-pub const DEFAULT_THRESHOLD: u64 = 256 << 10;
-pub const DEFAULT_CHUNK: u64 = 1 << 20;
+/// Defaults from the benchmark's chunk-size sweep (docs/performance.md): on a link of 10 GB/s,
+/// 512 KiB chunks were best or within noise of the best from 4 MiB on, and pipelining paid from
+/// 1 MiB (two chunks) on, on both MPIs.
+pub const DEFAULT_THRESHOLD: u64 = 1 << 20;
+pub const DEFAULT_CHUNK: u64 = 512 << 10;
 pub const MIN_CHUNK: u64 = 4 << 10;
 pub const MAX_CHUNK: u64 = 64 << 20;
 pub const DEFAULT_STAGING_LIMIT: u64 = 256 << 20;

@@ -76,7 +76,7 @@ impl Slot {
     }
 }
 
-/// Waits until `end`: sleeping (a DMA costs the host no CPU), the last 40 µs yielding, so that late
+/// Waits until `end`: sleeping (a DMA costs the host no CPU), the last 60 µs yielding, so that late
 /// wake-ups on a busy machine do not slow the modeled link. The waiting thread's timer slack is set
 /// to 1 µs once (Linux's default of 50 µs would add up to 50 µs per transfer); only threads that wait
 /// on the modeled link are affected, and only when SIMVE_BANDWIDTH is set.
@@ -94,9 +94,9 @@ fn wait_until(end: Instant) {
             return;
         }
         let left = end - now;
-        if left > Duration::from_micros(60) {
-            // wake-ups come late on a busy machine: the last 40 µs are spent yielding
-            std::thread::sleep(left - Duration::from_micros(40));
+        if left > Duration::from_micros(80) {
+            // wake-ups come late on a busy machine: the last 60 µs are spent yielding
+            std::thread::sleep(left - Duration::from_micros(60));
         } else {
             std::thread::yield_now();
         }
