@@ -82,9 +82,10 @@ def runs(p):
         ("shim", True, {"MPIVE_PIPELINE": "0"}, "host-pmpi,host-shim,ve",
          [*common, "--tests", "pingpong,allreduce,multi,pending,allocs", "--pp-sizes", p["pp"],
           "--ar-sizes", p["ar"], "--multi-sizes", p["multi"], "--pending", str(p["pending"])]),
-        ("pipe", True, {"MPIVE_PIPELINE": "1"}, "host-pmpi,host-shim,ve,ve-pipe",
+        ("pipe", True, {"MPIVE_PIPELINE": "1", "MPIVE_PIPELINE_ALLREDUCE": "1"}, "host-pmpi,host-shim,ve,ve-pipe",
          [*common, "--tests", "pingpong,allreduce,bcast,allocs", "--pp-sizes", p["pipe_pp"], "--ar-sizes", p["pipe_ar"]]),
-        ("pipe10G", True, {"MPIVE_PIPELINE": "1", "SIMVE_BANDWIDTH": "10G"}, "host-shim,ve,ve-pipe",
+        ("pipe10G", True, {"MPIVE_PIPELINE": "1", "MPIVE_PIPELINE_ALLREDUCE": "1", "SIMVE_BANDWIDTH": "10G"},
+         "host-shim,ve,ve-pipe",
          [*common, "--tests", "pingpong,allreduce,bcast", "--pp-sizes", p["pipe_pp"], "--ar-sizes", p["pipe_ar"]]),
         # chunk sizes against each other, pipelining from 64 KiB: how the defaults were chosen
         ("sweep", True, {"MPIVE_PIPELINE": "1"}, "ve," + ",".join(f"ve-pipe@{c}" for c in p["chunks"].split(",")),
@@ -203,7 +204,7 @@ def report(res, mpis, goals):
     out = []
     p = out.append
     for mpi in mpis:
-        lib = res.info.get((mpi, "shim"), {}).get("library", "?")
+        lib = next((i["library"] for (m, _), i in res.info.items() if m == mpi and "library" in i), "?")
         p(f"\n=== {mpi}: {lib}")
         p("\nHost buffers, shim vs no shim (time ratio host-shim / host-pmpi, median of paired repetitions; "
           "goal <= 1.02). 'plain' is the same comparison without the preload: the noise floor.")

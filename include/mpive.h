@@ -91,7 +91,9 @@ int mpive_stats(struct mpive_stats_t *out);
 int mpive_stats_sized(struct mpive_stats_t *out, size_t size);
 
 // Sets a tunable at run time: "pipeline_send" (0 or 1: whether VE sends use the pipelined
-// protocol when MPIVE_PIPELINE=1), "pipeline_threshold", "pipeline_chunk", "staging_limit" (bytes).
+// protocol when MPIVE_PIPELINE=1), "pipeline_allreduce" (0 or 1), "pipeline_threshold",
+// "pipeline_chunk", "staging_limit" (bytes). Settings that split collectives must be the same on
+// every rank when the collective is called.
 // The environment variables of the same names (MPIVE_PIPELINE_THRESHOLD, ...) set the initial
 // values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start).
 //
@@ -99,7 +101,7 @@ int mpive_stats_sized(struct mpive_stats_t *out, size_t size);
 // `name` is a NUL-terminated string.
 int mpive_set_tunable(const char *name, uint64_t value);
 
-// Reads a tunable ("pipeline", "pipeline_send", "pipeline_threshold", "pipeline_min_threshold",
+// Reads a tunable ("pipeline", "pipeline_send", "pipeline_allreduce", "pipeline_threshold", "pipeline_min_threshold",
 // "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name.
 //
 // # Safety

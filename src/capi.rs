@@ -149,7 +149,9 @@ fn tunable_name<'a>(name: *const c_char) -> Option<&'a str> {
 }
 
 /// Sets a tunable at run time: "pipeline_send" (0 or 1: whether VE sends use the pipelined
-/// protocol when MPIVE_PIPELINE=1), "pipeline_threshold", "pipeline_chunk", "staging_limit" (bytes).
+/// protocol when MPIVE_PIPELINE=1), "pipeline_allreduce" (0 or 1), "pipeline_threshold",
+/// "pipeline_chunk", "staging_limit" (bytes). Settings that split collectives must be the same on
+/// every rank when the collective is called.
 /// The environment variables of the same names (MPIVE_PIPELINE_THRESHOLD, ...) set the initial
 /// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start).
 ///
@@ -163,7 +165,7 @@ pub unsafe extern "C" fn mpive_set_tunable(name: *const c_char, value: u64) -> c
     }
 }
 
-/// Reads a tunable ("pipeline", "pipeline_send", "pipeline_threshold", "pipeline_min_threshold",
+/// Reads a tunable ("pipeline", "pipeline_send", "pipeline_allreduce", "pipeline_threshold", "pipeline_min_threshold",
 /// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name.
 ///
 /// # Safety

@@ -48,7 +48,7 @@ def test_same_program_without_the_protocol(mpi):
 @pytest.mark.parametrize("mode", ["pipelined", "off"])
 def test_pipelined_collectives(mpi, np, mode):
     """Allreduce and Bcast split in chunks, with placements and datatypes that differ between ranks."""
-    env = PIPE if mode == "pipelined" else {"MPIVE_PIPELINE": "0"}
+    env = {**PIPE, "MPIVE_PIPELINE_ALLREDUCE": "1"} if mode == "pipelined" else {"MPIVE_PIPELINE": "0"}
     exe = build_c(mpi, "pipeline_coll.c", extra=("-ldl",))
     r = mpirun(mpi, np, [exe], env=env, timeout=300)
     assert r.returncode == 0, r.describe()

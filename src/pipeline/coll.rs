@@ -7,7 +7,10 @@
 //! their chunks need no copies. A rank with VE buffers runs the chunks through a ring of 4 host
 //! buffers: the copy engine loads chunk k+2 and stores chunk k-1 while MPI works on chunk k.
 //!
-//! Allreduce is split for predefined contiguous datatypes, at element boundaries. Bcast is split in
+//! Allreduce is split for predefined contiguous datatypes, at element boundaries, when
+//! MPIVE_PIPELINE_ALLREDUCE=1: splitting pays for VE buffers on a DMA-speed link, but ranks with host
+//! buffers must split too, and on Open MPI 4.1 their chunked nonblocking Allreduce was up to 1.5 times
+//! slower than one blocking call (docs/performance.md). Bcast is split in
 //! bytes on intracommunicators; a rank whose datatype is not contiguous lays the bytes out with MPI
 //! (the message as one stream, as in point-to-point). Only the blocking forms are split. Every rank
 //! runs the chunks as nonblocking collectives (a blocking collective does not match a nonblocking
@@ -31,7 +34,7 @@ const RING: usize = 4;
 const AHEAD: usize = 2;
 
 fn split_allreduce(count: i64, t: &TypeInfo) -> bool {
-    active() && tune::pipeline_send() && linear(t) && count > 0 && (t.size as u64).saturating_mul(count as u64) >= tune::threshold()
+    active() && tune::pipeline_allreduce() && linear(t) && count > 0 && (t.size as u64).saturating_mul(count as u64) >= tune::threshold()
 }
 
 unsafe fn split_bcast(total: u64, comm: Handle) -> bool {
