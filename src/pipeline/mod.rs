@@ -555,7 +555,7 @@ pub(crate) fn spin(mut done: impl FnMut() -> bool) {
     let mut i = 0u32;
     while !done() {
         i = i.wrapping_add(1);
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             requests::progress_orphans(false);
         }
         std::thread::yield_now();
