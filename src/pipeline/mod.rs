@@ -800,7 +800,10 @@ pub unsafe fn send_form(plan: &mut Plan, buf: *const c_void, count: i64, dt: Han
 
 #[cold]
 unsafe fn send_form_slow(plan: &mut Plan, buf: *const c_void, count: i64, dt: Handle) -> Option<*const c_void> {
-    if !tune::pipeline_send() || !active() || !ve::is_ve(buf) || count <= 0 || plan.func.ends_with("_init") {
+    // Only the calls whose real function this module interposes (not persistent sends, not the
+    // large-count `_c` forms: their real function would get the VE address).
+    const SENDS: [&str; 6] = ["MPI_Send", "MPI_Ssend", "MPI_Rsend", "MPI_Isend", "MPI_Issend", "MPI_Irsend"];
+    if !tune::pipeline_send() || !active() || !ve::is_ve(buf) || count <= 0 || !SENDS.contains(&plan.func) {
         return None;
     }
     // SAFETY: dt is the application's datatype.
