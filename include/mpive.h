@@ -28,6 +28,13 @@ typedef struct mpive_stats_t {
   uint64_t pool_cached_bytes;
   // Requests with staged VE buffers that the application has not completed yet.
   uint64_t pending_requests;
+  // Heap allocations made by libmpive's own code since start (flat in steady state).
+  uint64_t heap_allocations;
+  // Point-to-point transfers sent or received in chunks by the pipelining protocol (MPIVE_PIPELINE=1).
+  uint64_t pipelined;
+  // Staging buffers allocated outside the pool because it was at its limit (MPIVE_STAGING_LIMIT);
+  // freed when returned.
+  uint64_t temp_allocations;
 } mpive_stats_t;
 
 #ifdef __cplusplus
@@ -68,11 +75,38 @@ int mpive_free_hmem(void *addr);
 // Both ranges are valid host memory or VE memory of this process.
 int mpive_hmemcpy(void *dst, const void *src, size_t size);
 
-// Fills `*out` with the shim's counters. Returns 0.
+// Fills the first seven fields of `*out` (up to `pending_requests`, the layout of libmpive 0.1)
+// with the shim's counters; `mpive_stats_sized` fills them all. Returns 0.
 //
 // # Safety
-// `out` is writable.
+// `out` is writable for those seven fields.
 int mpive_stats(struct mpive_stats_t *out);
+
+// Fills the first `size` bytes of `*out` with the shim's counters (all fields of `mpive_stats_t`
+// when `size` is `sizeof(mpive_stats_t)`; fields added by later versions are left out for callers
+// built against an older header). Returns 0, or -1 if `out` is NULL.
+//
+// # Safety
+// `out` is writable for `size` bytes.
+int mpive_stats_sized(struct mpive_stats_t *out, size_t size);
+
+// Sets a tunable at run time: "pipeline_send" (0 or 1: whether VE sends use the pipelined
+// protocol when MPIVE_PIPELINE=1), "pipeline_allreduce" (0 or 1), "pipeline_threshold",
+// "pipeline_chunk", "staging_limit" (bytes). Settings that split collectives must be the same on
+// every rank when the collective is called.
+// The environment variables of the same names (MPIVE_PIPELINE_THRESHOLD, ...) set the initial
+// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start).
+//
+// # Safety
+// `name` is a NUL-terminated string.
+int mpive_set_tunable(const char *name, uint64_t value);
+
+// Reads a tunable ("pipeline", "pipeline_send", "pipeline_allreduce", "pipeline_threshold", "pipeline_min_threshold",
+// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name.
+//
+// # Safety
+// `name` is a NUL-terminated string; `value` is writable.
+int mpive_get_tunable(const char *name, uint64_t *value);
 
 #ifdef __cplusplus
 }  // extern "C"

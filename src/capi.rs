@@ -111,16 +111,73 @@ pub unsafe extern "C" fn mpive_hmemcpy(dst: *mut c_void, src: *const c_void, siz
     }
 }
 
-/// Fills `*out` with the shim's counters. Returns 0.
+/// Fills the first seven fields of `*out` (up to `pending_requests`, the layout of libmpive 0.1)
+/// with the shim's counters; `mpive_stats_sized` fills them all. Returns 0.
 ///
 /// # Safety
-/// `out` is writable.
+/// `out` is writable for those seven fields.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_stats(out: *mut MpiveStats) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { mpive_stats_sized(out, crate::stats::STATS_V1_SIZE) }
+}
+
+/// Fills the first `size` bytes of `*out` with the shim's counters (all fields of `mpive_stats_t`
+/// when `size` is `sizeof(mpive_stats_t)`; fields added by later versions are left out for callers
+/// built against an older header). Returns 0, or -1 if `out` is NULL.
+///
+/// # Safety
+/// `out` is writable for `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn mpive_stats_sized(out: *mut MpiveStats, size: usize) -> c_int {
     if out.is_null() {
         return -1;
     }
-    // SAFETY: out checked non-null; the caller provides the struct.
-    unsafe { out.write(crate::stats::snapshot()) };
+    let s = crate::stats::snapshot();
+    let n = size.min(std::mem::size_of::<MpiveStats>());
+    // SAFETY: out is writable for size bytes, by the caller's contract; n <= size.
+    unsafe { std::ptr::copy_nonoverlapping((&s as *const MpiveStats).cast::<u8>(), out.cast::<u8>(), n) };
     0
+}
+
+fn tunable_name<'a>(name: *const c_char) -> Option<&'a str> {
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string, by the caller's contract.
+    unsafe { std::ffi::CStr::from_ptr(name) }.to_str().ok()
+}
+
+/// Sets a tunable at run time: "pipeline_send" (0 or 1: whether VE sends use the pipelined
+/// protocol when MPIVE_PIPELINE=1), "pipeline_allreduce" (0 or 1), "pipeline_threshold",
+/// "pipeline_chunk", "staging_limit" (bytes). Settings that split collectives must be the same on
+/// every rank when the collective is called.
+/// The environment variables of the same names (MPIVE_PIPELINE_THRESHOLD, ...) set the initial
+/// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start).
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn mpive_set_tunable(name: *const c_char, value: u64) -> c_int {
+    match tunable_name(name) {
+        Some(n) if crate::tune::set(n, value) => 0,
+        _ => -1,
+    }
+}
+
+/// Reads a tunable ("pipeline", "pipeline_send", "pipeline_allreduce", "pipeline_threshold", "pipeline_min_threshold",
+/// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name.
+///
+/// # Safety
+/// `name` is a NUL-terminated string; `value` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn mpive_get_tunable(name: *const c_char, value: *mut u64) -> c_int {
+    match (tunable_name(name).and_then(crate::tune::get), value.is_null()) {
+        (Some(v), false) => {
+            // SAFETY: checked non-null; writable by the caller's contract.
+            unsafe { value.write(v) };
+            0
+        }
+        _ => -1,
+    }
 }

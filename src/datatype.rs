@@ -139,8 +139,40 @@ unsafe fn cached(dt: Handle) -> Result<Arc<Cached>> {
 /// # Safety
 /// `dt` is a datatype handle given by the application.
 pub unsafe fn info(dt: Handle) -> Result<TypeInfo> {
+    let key = abi().norm(dt);
+    if let Some(t) = named::get(key) {
+        return Ok(t);
+    }
     // SAFETY: forwarded contract.
-    Ok(unsafe { cached(dt) }?.info)
+    let t = unsafe { cached(dt) }?.info;
+    if t.named {
+        named::put(key, t);
+    }
+    Ok(t)
+}
+
+/// Predefined datatypes, which live for ever, in a table read without a lock or a reference count:
+/// the small VE messages' path (issue 8). A slot is written once; a handle whose slot another
+/// type took goes to the cache above.
+mod named {
+    use super::{Handle, TypeInfo};
+    use std::sync::OnceLock;
+
+    const SLOTS: usize = 128;
+    static TABLE: [OnceLock<(Handle, TypeInfo)>; SLOTS] = [const { OnceLock::new() }; SLOTS];
+
+    fn slot(h: Handle) -> &'static OnceLock<(Handle, TypeInfo)> {
+        &TABLE[((h as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize % SLOTS]
+    }
+
+    #[inline]
+    pub fn get(h: Handle) -> Option<TypeInfo> {
+        slot(h).get().filter(|e| e.0 == h).map(|e| e.1)
+    }
+
+    pub fn put(h: Handle, t: TypeInfo) {
+        let _ = slot(h).set((h, t));
+    }
 }
 
 /// Asks the real MPI about `dt`.

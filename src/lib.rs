@@ -18,7 +18,9 @@
 //! - [`api`]: the intercepted functions, one file per chapter of the MPI standard, with their large-count
 //!   (`_c`) and Fortran entry points;
 //! - [`fortran`]: what the Fortran entry points need (sentinels, handle conversion, completion calls);
-//! - [`capi`]: libmpive's own C API (include/mpive.h).
+//! - [`capi`]: libmpive's own C API (include/mpive.h);
+//! - [`tune`], [`pipeline`], [`dma`]: tunables, the pipelined protocol for large VE messages
+//!   (MPIVE_PIPELINE=1), and its copy threads.
 //!
 //! No panic unwinds into C: slow paths run under `catch_unwind`, and the fast paths cannot panic.
 
@@ -31,14 +33,17 @@ pub mod abi;
 pub mod api;
 pub mod capi;
 pub mod datatype;
+pub mod dma;
 pub mod errors;
 pub mod fortran;
 pub mod logger;
 pub mod msg;
+pub mod pipeline;
 pub mod pool;
 pub mod real;
 pub mod requests;
 pub mod rma;
 pub mod stage;
 pub mod stats;
+pub mod tune;
 pub mod ve;

@@ -1,29 +1,54 @@
 //! Host staging buffers, from a pool of power-of-two size classes.
 //!
 //! Buffers are reused, so a steady stream of VE operations allocates nothing after warm-up. The pool
-//! keeps at most `MPIVE_STAGING_LIMIT` bytes (default 256 MiB; suffixes K, M, G) of idle buffers;
-//! a buffer returned beyond that is freed. Each size class has its own lock, held only to push or pop
-//! one pointer, so threads staging different sizes never meet and threads of the same size meet for
-//! nanoseconds.
+//! holds at most `MPIVE_STAGING_LIMIT` bytes (default 256 MiB; suffixes K, M, G), lent and idle
+//! buffers together. When a new buffer would pass the limit, idle buffers of other sizes are freed
+//! first; if the buffers lent out alone reach the limit, the buffer is allocated outside the pool
+//! (exact size, freed when returned, counted in `temp_allocations`, and logged once). Pipelined
+//! transfers ([`crate::pipeline`]) stage large messages in chunks, so only calls that need a whole
+//! buffer above the limit (collectives, MPIVE_PIPELINE=0) get there.
+//!
+//! Each size class has its own lock, held only to push or pop one pointer, so threads staging
+//! different sizes never meet and threads of the same size meet for nanoseconds.
 
 use crate::abi::Class;
 use crate::errors::{Error, Result};
-use crate::stats::{LIVE_BUFFERS, POOL_ALLOCATIONS, POOL_CACHED_BYTES};
-use once_cell::sync::Lazy;
+use crate::stats::{POOL_ALLOCATIONS, TEMP_ALLOCATIONS};
 use parking_lot::Mutex;
 use std::alloc::Layout;
 use std::ptr::NonNull;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 const MIN_CLASS: u32 = 8; // 256 bytes
 const CLASSES: usize = 48;
-const DEFAULT_LIMIT: u64 = 256 << 20;
+/// A buffer outside the pool.
+const TEMP: u32 = u32::MAX;
 
-struct Free(Vec<NonNull<u8>>);
+/// A size class: its idle buffers, and how many of its buffers are lent out. The counters live under
+/// the class's lock (no atomic operation besides the lock on the VE path); `mpive_stats` adds them up.
+struct Free {
+    idle: Vec<NonNull<u8>>,
+    lent: u64,
+}
 // SAFETY: idle buffers are plain memory owned by the pool.
 unsafe impl Send for Free {}
 
-static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free(Vec::new())) }; CLASSES];
+static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free { idle: Vec::new(), lent: 0 }) }; CLASSES];
+/// Buffers outside the pool lent out.
+static TEMP_LENT: AtomicU64 = AtomicU64::new(0);
+
+/// Staging buffers lent out (mpive_stats: live_buffers).
+pub fn live_buffers() -> u64 {
+    FREE.iter().map(|f| f.lock().lent).sum::<u64>() + TEMP_LENT.load(Relaxed)
+}
+
+/// Bytes of idle buffers (mpive_stats: pool_cached_bytes).
+pub fn cached_bytes() -> u64 {
+    FREE.iter().enumerate().map(|(c, f)| (f.lock().idle.len() as u64) << c).sum()
+}
+/// Bytes of the pool's buffers, lent and idle.
+static POOL_BYTES: AtomicU64 = AtomicU64::new(0);
+static TEMP_LOGGED: AtomicBool = AtomicBool::new(false);
 
 /// Parses sizes like `256M`, `1G`, `4096`.
 pub fn parse_size(s: &str) -> Option<u64> {
@@ -37,11 +62,6 @@ pub fn parse_size(s: &str) -> Option<u64> {
     num.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
-/// Most bytes of idle buffers the pool keeps.
-pub static LIMIT: Lazy<u64> = Lazy::new(|| {
-    std::env::var("MPIVE_STAGING_LIMIT").ok().and_then(|s| parse_size(&s)).unwrap_or(DEFAULT_LIMIT)
-});
-
 fn class_of(len: usize) -> u32 {
     len.max(1).next_power_of_two().trailing_zeros().max(MIN_CLASS)
 }
@@ -52,10 +72,20 @@ fn layout(class: u32) -> Layout {
     Layout::from_size_align(size, size.min(4096)).expect("power-of-two layout")
 }
 
+fn temp_layout(len: usize) -> Option<Layout> {
+    Layout::from_size_align(len.max(1), 4096).ok()
+}
+
+fn oom(len: usize) -> Error {
+    Error::new(Class::NoMem, format!("cannot allocate a {len} byte host staging buffer for a VE buffer: out of host memory"))
+}
+
 /// A staging buffer lent by the pool; returns to it when dropped.
 pub struct PoolBuf {
     ptr: NonNull<u8>,
     class: u32,
+    /// Size of a buffer outside the pool.
+    len: usize,
 }
 
 // SAFETY: the buffer is exclusively owned memory.
@@ -65,30 +95,49 @@ unsafe impl Sync for PoolBuf {}
 impl PoolBuf {
     /// A buffer of at least `len` bytes (contents undefined).
     pub fn get(len: usize) -> Result<PoolBuf> {
+        Self::get_within(len, crate::tune::staging_limit())
+    }
+
+    fn get_within(len: usize, limit: u64) -> Result<PoolBuf> {
         let class = class_of(len);
         if class as usize >= CLASSES {
             return Err(Error::new(Class::NoMem, format!("cannot stage {len} bytes: larger than the address space allows")));
         }
-        let cached = FREE[class as usize].lock().0.pop();
-        let ptr = match cached {
-            Some(p) => {
-                POOL_CACHED_BYTES.fetch_sub(1 << class, Relaxed);
-                p
-            }
-            None => {
-                // SAFETY: non-zero size.
-                let p = unsafe { std::alloc::alloc(layout(class)) };
-                POOL_ALLOCATIONS.fetch_add(1, Relaxed);
-                NonNull::new(p).ok_or_else(|| {
-                    Error::new(
-                        Class::NoMem,
-                        format!("cannot allocate a {} byte host staging buffer for a VE buffer: out of host memory", 1u64 << class),
-                    )
-                })?
-            }
+        let cached = {
+            let mut f = FREE[class as usize].lock();
+            let p = f.idle.pop();
+            f.lent += p.is_some() as u64;
+            p
         };
-        LIVE_BUFFERS.fetch_add(1, Relaxed);
-        Ok(PoolBuf { ptr, class })
+        let ptr = match cached {
+            Some(p) => p,
+            None => match grow(class, limit)? {
+                Some(p) => {
+                    FREE[class as usize].lock().lent += 1;
+                    p
+                }
+                None => return Self::temporary(len),
+            },
+        };
+        Ok(PoolBuf { ptr, class, len: 0 })
+    }
+
+    /// A buffer outside the pool (the pool is at its limit).
+    #[cold]
+    fn temporary(len: usize) -> Result<PoolBuf> {
+        if !TEMP_LOGGED.swap(true, Relaxed) {
+            log::warn!(
+                "staging a {len} byte buffer outside the pool: the staging buffers in use reach MPIVE_STAGING_LIMIT ({} bytes); \
+                 it is allocated now and freed after the call (logged once)",
+                crate::tune::staging_limit()
+            );
+        }
+        let l = temp_layout(len).ok_or_else(|| oom(len))?;
+        // SAFETY: non-zero size.
+        let ptr = NonNull::new(unsafe { std::alloc::alloc(l) }).ok_or_else(|| oom(len))?;
+        TEMP_ALLOCATIONS.fetch_add(1, Relaxed);
+        TEMP_LENT.fetch_add(1, Relaxed);
+        Ok(PoolBuf { ptr, class: TEMP, len })
     }
 
     pub fn as_ptr(&self) -> *mut u8 {
@@ -96,29 +145,77 @@ impl PoolBuf {
     }
 
     pub fn capacity(&self) -> usize {
-        1 << self.class
+        if self.class == TEMP {
+            self.len
+        } else {
+            1 << self.class
+        }
     }
+}
+
+/// A new buffer of `class` within `limit`, freeing idle buffers of other classes (largest first) if
+/// that makes room; None when the buffers lent out leave no room.
+#[cold]
+fn grow(class: u32, limit: u64) -> Result<Option<NonNull<u8>>> {
+    let size = 1u64 << class;
+    let mut victim = CLASSES;
+    loop {
+        let used = POOL_BYTES.load(Relaxed);
+        if used + size <= limit {
+            if POOL_BYTES.compare_exchange(used, used + size, Relaxed, Relaxed).is_err() {
+                continue;
+            }
+            // SAFETY: non-zero size.
+            let Some(p) = NonNull::new(unsafe { std::alloc::alloc(layout(class)) }) else {
+                POOL_BYTES.fetch_sub(size, Relaxed);
+                return Err(oom(size as usize));
+            };
+            POOL_ALLOCATIONS.fetch_add(1, Relaxed);
+            return Ok(Some(p));
+        }
+        loop {
+            if victim == 0 {
+                return Ok(None);
+            }
+            let c = (victim - 1) as u32;
+            if c != class && drop_idle(c) {
+                break; // the same class may hold more idle buffers
+            }
+            victim -= 1;
+        }
+    }
+}
+
+/// Frees one idle buffer of `class`; false if there is none.
+fn drop_idle(class: u32) -> bool {
+    let Some(p) = FREE[class as usize].lock().idle.pop() else { return false };
+    POOL_BYTES.fetch_sub(1 << class, Relaxed);
+    // SAFETY: allocated with this class's layout.
+    unsafe { std::alloc::dealloc(p.as_ptr(), layout(class)) };
+    true
 }
 
 impl Drop for PoolBuf {
     fn drop(&mut self) {
-        LIVE_BUFFERS.fetch_sub(1, Relaxed);
-        let size = 1u64 << self.class;
-        if POOL_CACHED_BYTES.fetch_add(size, Relaxed) + size <= *LIMIT {
-            FREE[self.class as usize].lock().0.push(self.ptr);
-        } else {
-            POOL_CACHED_BYTES.fetch_sub(size, Relaxed);
-            // SAFETY: allocated with this class's layout.
-            unsafe { std::alloc::dealloc(self.ptr.as_ptr(), layout(self.class)) };
+        if self.class == TEMP {
+            TEMP_LENT.fetch_sub(1, Relaxed);
+            if let Some(l) = temp_layout(self.len) {
+                // SAFETY: allocated with this layout in PoolBuf::temporary.
+                unsafe { std::alloc::dealloc(self.ptr.as_ptr(), l) };
+            }
+            return;
         }
+        let mut f = FREE[self.class as usize].lock();
+        f.idle.push(self.ptr);
+        f.lent -= 1;
     }
 }
 
 /// Frees every idle buffer (MPI_Finalize).
 pub fn trim() {
     for (class, free) in FREE.iter().enumerate() {
-        for p in free.lock().0.drain(..) {
-            POOL_CACHED_BYTES.fetch_sub(1 << class, Relaxed);
+        for p in free.lock().idle.drain(..) {
+            POOL_BYTES.fetch_sub(1 << class, Relaxed);
             // SAFETY: allocated with this class's layout.
             unsafe { std::alloc::dealloc(p.as_ptr(), layout(class as u32)) };
         }
@@ -147,5 +244,24 @@ mod tests {
         drop(a);
         let b = PoolBuf::get(70_000).unwrap();
         assert_eq!(b.as_ptr(), pa, "same class comes back from the pool");
+    }
+
+    #[test]
+    fn the_limit_bounds_lent_and_idle_buffers() {
+        // classes of their own (32 and 64 MiB), so that the other tests do not interfere
+        let limit = 100 << 20; // with room for the other tests' small buffers
+        let a = PoolBuf::get_within(32 << 20, limit).unwrap();
+        let b = PoolBuf::get_within(64 << 20, limit).unwrap();
+        assert!(b.class != TEMP, "32 + 64 MiB fit in 100 MiB");
+        let t0 = TEMP_ALLOCATIONS.load(Relaxed);
+        let c = PoolBuf::get_within(40 << 20, limit).unwrap();
+        assert_eq!(c.class, TEMP, "no room left: outside the pool");
+        assert_eq!(c.capacity(), 40 << 20, "exact size");
+        assert!(TEMP_ALLOCATIONS.load(Relaxed) > t0);
+        drop((a, c));
+        // 64 MiB lent, 32 MiB idle: a second 64 MiB buffer needs the idle one freed
+        let d = PoolBuf::get_within(64 << 20, 132 << 20).unwrap();
+        assert!(d.class != TEMP, "idle buffers of other classes make room");
+        drop((b, d));
     }
 }

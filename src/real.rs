@@ -16,7 +16,7 @@ use libloading::os::unix::Library;
 use once_cell::sync::OnceCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 /// The real MPI library: where to look up symbols, and its ABI.
 pub struct RealMpi {
@@ -171,37 +171,47 @@ pub enum Scope {
 }
 
 /// Marks a symbol known to be absent, so that a missing function costs one load, not a dlsym.
-const ABSENT: *mut c_void = usize::MAX as *mut c_void;
-
 /// A lazily resolved function of the real MPI.
+///
+/// `ptr` stays NULL until the function is found, so the generated fast paths can test it alone
+/// ([`Real::cached`]); a function the library lacks is remembered in `absent`, which only slow paths
+/// read.
 pub struct Real {
     name: &'static str,
     scope: Scope,
     ptr: AtomicPtr<c_void>,
+    absent: AtomicBool,
 }
 
 impl Real {
     /// `name` is the `PMPI_` name.
     pub const fn new(name: &'static str) -> Real {
-        Real { name, scope: Scope::Mpi, ptr: AtomicPtr::new(ptr::null_mut()) }
+        Real { name, scope: Scope::Mpi, ptr: AtomicPtr::new(ptr::null_mut()), absent: AtomicBool::new(false) }
     }
 
     /// A symbol looked up in `scope`.
     pub const fn in_scope(name: &'static str, scope: Scope) -> Real {
-        Real { name, scope, ptr: AtomicPtr::new(ptr::null_mut()) }
+        Real { name, scope, ptr: AtomicPtr::new(ptr::null_mut()), absent: AtomicBool::new(false) }
     }
 
     /// The function's address, or None when the real library does not have it.
     #[inline(always)]
     pub fn get(&self) -> Option<*mut c_void> {
         let p = self.ptr.load(Ordering::Relaxed);
-        if p == ABSENT {
-            return None;
-        }
         if !p.is_null() {
             return Some(p);
         }
+        if self.absent.load(Ordering::Relaxed) {
+            return None;
+        }
         self.resolve()
+    }
+
+    /// The function's address if it was resolved already, else NULL (not resolved yet, or absent):
+    /// the generated fast paths, which leave everything else to their slow path.
+    #[inline(always)]
+    pub fn cached(&self) -> *mut c_void {
+        self.ptr.load(Ordering::Relaxed)
     }
 
     #[cold]
@@ -212,11 +222,15 @@ impl Real {
             Err(e) => fatal(e),
         };
         let p = match self.scope {
-            Scope::Mpi => m.sym(self.name),
+            // MPIVE_PIPELINE=1: point-to-point calls go through the pipelined protocol's interposers.
+            Scope::Mpi => crate::pipeline::interpose(self.name).or_else(|| m.sym(self.name)),
             Scope::Global => dl(libc::RTLD_DEFAULT, self.name).or_else(|| m.sym(self.name)),
             Scope::Next => dl(libc::RTLD_NEXT, self.name),
         };
-        self.ptr.store(p.unwrap_or(ABSENT), Ordering::Relaxed);
+        match p {
+            Some(p) => self.ptr.store(p, Ordering::Relaxed),
+            None => self.absent.store(true, Ordering::Relaxed),
+        }
         p
     }
 

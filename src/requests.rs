@@ -274,6 +274,10 @@ impl Claim {
 /// # Safety
 /// `status` is NULL, MPI_STATUS_IGNORE or a status of the real MPI for this operation.
 unsafe fn finish_entry(e: &mut Entry, status: *const c_void) -> Result<()> {
+    if e.stored && e.active() && !status.is_null() {
+        // SAFETY: forwarded contract (a pipelined message's size, reported again: src/pipeline.rs).
+        unsafe { e.plan.report_again(status) };
+    }
     if !e.active() || e.stored || !e.plan.stores() {
         return Ok(());
     }

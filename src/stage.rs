@@ -86,6 +86,8 @@ pub struct Plan {
     /// A VE buffer was staged as a [`Use::Recv`]: the operation's status says what arrived (and
     /// whether it was cancelled). Other operations' statuses (collectives) may be left unset.
     receives: bool,
+    /// The pipelined protocol's state of this operation (MPIVE_PIPELINE=1, [`crate::pipeline`]).
+    pub pipe: Option<crate::pipeline::State>,
 }
 
 // SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
@@ -94,7 +96,7 @@ unsafe impl Send for Plan {}
 
 impl Plan {
     pub fn new(func: &'static str) -> Plan {
-        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new(), receives: false }
+        Plan { func, items: SmallVec::new(), status: std::ptr::null_mut(), own_status: StatusBuf::new(), receives: false, pipe: None }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -103,12 +105,12 @@ impl Plan {
 
     /// Whether the plan has anything to copy back at completion.
     pub fn stores(&self) -> bool {
-        self.items.iter().any(|s| s.store.is_some())
+        self.items.iter().any(|s| s.store.is_some()) || self.pipe.as_ref().is_some_and(|p| p.watches())
     }
 
     /// Whether the plan stages a receive, whose status is meaningful at completion.
     pub fn receives(&self) -> bool {
-        self.receives
+        self.receives || self.pipe.as_ref().is_some_and(|p| p.watches())
     }
 
     /// Stages a buffer of one segment.
@@ -260,6 +262,13 @@ impl Plan {
     /// # Safety
     /// The VE buffers are still allocated; `status` is NULL or a status of the real MPI.
     pub unsafe fn store(&mut self, status: Option<*const c_void>) -> Result<()> {
+        // A receive that brought a pipelined message: its chunks go where they belong first.
+        if let Some(p) = self.pipe.as_mut() {
+            // SAFETY: forwarded contract.
+            if unsafe { crate::pipeline::complete(p, status) }? {
+                return Ok(());
+            }
+        }
         let status = status.unwrap_or(self.status);
         for s in &self.items {
             let Some(l) = &s.store else { continue };
@@ -292,6 +301,20 @@ unsafe fn upto(s: &Staged) -> usize {
             // SAFETY: as above, of the width recorded.
             let pos = unsafe { if wide { (end as *const i64).read_unaligned() } else { (end as *const std::ffi::c_int).read_unaligned() as i64 } };
             (pos - lo).clamp(0, s.len as i64) as usize
+        }
+    }
+}
+
+impl Plan {
+    /// The operation's completion is reported again after its data was stored
+    /// (MPI_Request_get_status, then Wait): a pipelined message's status gets its size again.
+    ///
+    /// # Safety
+    /// As for [`Plan::store`].
+    pub unsafe fn report_again(&mut self, status: *const c_void) {
+        if let Some(p) = self.pipe.as_mut() {
+            // SAFETY: forwarded contract.
+            unsafe { crate::pipeline::report_again(p, status) };
         }
     }
 }
@@ -342,8 +365,10 @@ thread_local! {
 }
 
 /// Whether this thread is already inside a staged call: the MPI library is calling MPI_* itself
-/// (ROMIO does), and the call must be forwarded untouched.
-#[inline]
+/// (ROMIO does), and the call must be forwarded untouched. Never inlined: a thread-local access is a
+/// call (`__tls_get_addr`) that the compiler would otherwise hoist into host paths, which ask only
+/// when a VE request exists (issue 8).
+#[inline(never)]
 pub fn reentered() -> bool {
     INSIDE.with(|c| c.get())
 }

@@ -134,9 +134,10 @@ pub(crate) fn ve_to_host(p: &VeProc, dst: *mut u8, vemva: u64, n: usize) -> c_in
     if dst.is_null() {
         return -1;
     }
+    let slot = p.link.reserve(crate::link::Dir::VeToHost, n);
     // SAFETY: the range was checked inside the allocation; dst is the caller's n writable bytes.
     let r = with_range(p, vemva, n, |m| unsafe { std::ptr::copy_nonoverlapping(m, dst, n) });
-    p.link.pace(crate::link::Dir::VeToHost, n);
+    slot.finish();
     if r.is_ok() { 0 } else { -1 }
 }
 
@@ -147,9 +148,10 @@ pub(crate) fn host_to_ve(p: &VeProc, vemva: u64, src: *const u8, n: usize) -> c_
     if src.is_null() {
         return -1;
     }
+    let slot = p.link.reserve(crate::link::Dir::HostToVe, n);
     // SAFETY: the range was checked inside the allocation; src is the caller's n readable bytes.
     let r = with_range(p, vemva, n, |m| unsafe { std::ptr::copy_nonoverlapping(src, m, n) });
-    p.link.pace(crate::link::Dir::HostToVe, n);
+    slot.finish();
     if r.is_ok() { 0 } else { -1 }
 }
 
@@ -203,14 +205,8 @@ pub unsafe fn hmemcpy(dst: u64, src: u64, n: usize) -> c_int {
             }
             0
         }
-        (false, true) => match proc::by_id(pid_of(src)) {
-            Some(p) => ve_to_host(&p, dst as *mut u8, hmem_addr(src), n),
-            None => -1,
-        },
-        (true, false) => match proc::by_id(pid_of(dst)) {
-            Some(p) => host_to_ve(&p, hmem_addr(dst), src as *const u8, n),
-            None => -1,
-        },
+        (false, true) => proc::with_id(pid_of(src), |p| ve_to_host(p, dst as *mut u8, hmem_addr(src), n)).unwrap_or(-1),
+        (true, false) => proc::with_id(pid_of(dst), |p| host_to_ve(p, hmem_addr(dst), src as *const u8, n)).unwrap_or(-1),
         (true, true) => {
             if pid_of(src) != pid_of(dst) {
                 return -1; // the real library copies VE to VE only within one VE process

@@ -41,6 +41,11 @@ static PROCS: RwLock<[Option<Arc<VeProc>>; MAX_PROCS]> = parking_lot::const_rwlo
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 
 pub fn create(venode: c_int) -> *mut ProcHandle {
+    create_with_link(venode, Link::new())
+}
+
+/// [`create`] with a given link model (tests).
+pub(crate) fn create_with_link(venode: c_int, link: Link) -> *mut ProcHandle {
     if venode < 0 || venode >= node_count() {
         return std::ptr::null_mut();
     }
@@ -54,7 +59,7 @@ pub fn create(venode: c_int) -> *mut ProcHandle {
         serial,
         regions: RwLock::new(BTreeMap::new()),
         next_addr: AtomicU64::new(VEMVA_BASE),
-        link: Link::new(),
+        link,
     }));
     Box::into_raw(Box::new(ProcHandle { id: slot as u8, serial }))
 }
@@ -72,6 +77,15 @@ pub unsafe fn from_handle(h: *const ProcHandle) -> Option<Arc<VeProc>> {
 /// The live process with identifier `id`.
 pub fn by_id(id: u8) -> Option<Arc<VeProc>> {
     PROCS.read().get(id as usize).and_then(|p| p.clone())
+}
+
+/// Runs `f` on the live process with identifier `id` (the copy path: no reference count is taken;
+/// the process table stays read-locked meanwhile, which only holds off creating and destroying
+/// processes).
+#[inline]
+pub fn with_id<R>(id: u8, f: impl FnOnce(&VeProc) -> R) -> Option<R> {
+    let procs = PROCS.read();
+    procs.get(id as usize)?.as_deref().map(f)
 }
 
 pub unsafe fn destroy(h: *mut ProcHandle) -> c_int {

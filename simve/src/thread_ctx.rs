@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 const VEO_REQUEST_ID_INVALID: u64 = !0;
 const VEO_COMMAND_OK: c_int = 0;
+const VEO_COMMAND_EXCEPTION: c_int = 1;
 const VEO_COMMAND_ERROR: c_int = 2;
 const VEO_COMMAND_UNFINISHED: c_int = 3;
 const VEO_STATE_RUNNING: c_int = 1;
@@ -68,8 +69,14 @@ fn execute(p: &VeProc, cmd: Cmd) -> (c_int, u64) {
     let rc = match cmd {
         Cmd::Read { dst, src, n } => mem::ve_to_host(p, dst as *mut u8, src, n),
         Cmd::Write { dst, src, n } => mem::host_to_ve(p, dst, src as *const u8, n),
-        // SAFETY: the caller of veo_call_async_vh provides a callable function and its argument.
-        Cmd::Vh { func, arg } => return (VEO_COMMAND_OK, unsafe { func(arg as *mut c_void) }),
+        // SAFETY: the caller of veo_call_async_vh provides a callable function and its argument. A
+        // panic (a Rust callback) must not end the worker: the command reports an exception.
+        Cmd::Vh { func, arg } => {
+            return match std::panic::catch_unwind(|| unsafe { func(arg as *mut c_void) }) {
+                Ok(v) => (VEO_COMMAND_OK, v),
+                Err(_) => (VEO_COMMAND_EXCEPTION, 0),
+            }
+        }
     };
     if rc == 0 { (VEO_COMMAND_OK, 0) } else { (VEO_COMMAND_ERROR, rc as i64 as u64) }
 }
@@ -134,8 +141,11 @@ fn take(c: &Context, req: u64, ret: *mut u64, block: bool) -> c_int {
             }
             return state;
         }
-        if req == 0 || req >= *c.next_id.lock() {
-            return VEO_COMMAND_ERROR; // never submitted (or already collected)
+        // Commands finish in submission order, so a request at or below the last finished one that
+        // has no result was collected already; one never submitted is above the last id given out.
+        // Both are errors (waiting for them would block forever).
+        if req == 0 || req <= r.0 || req >= *c.next_id.lock() {
+            return VEO_COMMAND_ERROR;
         }
         if !block {
             return VEO_COMMAND_UNFINISHED;
@@ -189,4 +199,45 @@ pub unsafe fn close(c: *mut Context) -> c_int {
         let _ = w.join();
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::Link;
+    use std::time::{Duration, Instant};
+
+    /// Asynchronous copies run beside the caller: submitting returns before the copy is done (on a
+    /// slow link), the caller can work meanwhile, and the data is there once the wait returns.
+    #[test]
+    fn async_copies_overlap_with_the_caller() {
+        let h = proc::create_with_link(0, Link::with_rate(Some(200e6))); // 200 MB/s
+        assert!(!h.is_null());
+        let n = 4_000_000; // 20 ms each way
+        unsafe {
+            let mut ve: *mut c_void = std::ptr::null_mut();
+            assert_eq!(mem::alloc_hmem(h, &mut ve, n), 0);
+            let c = open(h);
+            assert!(!c.is_null());
+            let src = vec![7u8; n];
+            let mut back = vec![0u8; n];
+            let t0 = Instant::now();
+            let w = async_write(c, ve as u64, src.as_ptr(), n);
+            let r = async_read(c, back.as_mut_ptr(), ve as u64, n); // in order, after the write
+            assert_ne!(w, VEO_REQUEST_ID_INVALID);
+            let mut ret = 0;
+            assert_eq!(peek(c, r, &mut ret), VEO_COMMAND_UNFINISHED, "a 20 ms copy is not done at once");
+            let work = t0.elapsed();
+            assert_eq!(wait(c, w, &mut ret), VEO_COMMAND_OK);
+            assert_eq!(wait(c, r, &mut ret), VEO_COMMAND_OK);
+            let total = t0.elapsed();
+            assert!(total >= Duration::from_millis(38), "two 20 ms transfers in order: {total:?}");
+            assert!(work < total);
+            assert!(back.iter().all(|&b| b == 7));
+            assert_eq!(wait(c, r, &mut ret), VEO_COMMAND_ERROR, "a result is collected once");
+            assert_eq!(close(c), 0);
+            assert_eq!(mem::free_hmem(ve), 0);
+            proc::destroy(h);
+        }
+    }
 }

@@ -29,7 +29,10 @@ type Req = *mut c_void;
 type St = *mut c_void;
 type Claims = SmallVec<[(usize, Claim); 8]>;
 
-/// Runs a completion slow path with panics caught at the boundary.
+/// Runs a completion slow path with panics caught at the boundary. Out of line (issue 8), so that
+/// the host path of each completion call stays a few loads and a jump.
+#[cold]
+#[inline(never)]
 fn guarded(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
     let _inside = Inside::enter();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
@@ -156,7 +159,9 @@ macro_rules! real {
 }
 
 /// Runs a completion call's slow path, then progresses the orphans (requests freed while active),
-/// whose operations the call may have driven to completion.
+/// whose operations the call may have driven to completion. Out of line, as [`guarded`].
+#[cold]
+#[inline(never)]
 fn completion(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
     guarded(func, || {
         let rc = f();

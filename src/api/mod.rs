@@ -3,8 +3,9 @@
 //! Each function is described once, by an entry of the [`intercept!`] table in its chapter's module:
 //! its C signature in the standard's vocabulary of argument kinds (see [`ty!`]), the object whose error
 //! handler reports problems, the buffer arguments that can be VE addresses, and the message form
-//! ([`crate::msg`]) that stages them. The macro writes the exported `MPI_X` symbol: resolve `PMPI_X`,
-//! forward at once if no buffer is a VE address, else stage, call, and copy back.
+//! ([`crate::msg`]) that stages them. The macro writes the exported `MPI_X` symbol ([`entry!`]): forward
+//! to the cached `PMPI_X` at once if no buffer is a VE address (a load, a compare per buffer and a
+//! tail jump), else (out of line) resolve, stage, call, and copy back.
 //!
 //! Kinds of entries:
 //! - `blocking(Obj o)`: staged, copied back before returning;
@@ -206,6 +207,49 @@ macro_rules! real_fn {
             None => None,
         }
     }};
+}
+
+/// One exported function of the table (issue 8: the host path is a load, a compare and a tail jump).
+///
+/// The host path loads the cached `PMPI_X`, checks the `ve` buffers and jumps to the real function:
+/// no stack frame, no thread-local access, no call. Everything else (first resolution of `PMPI_X`, a
+/// missing function, re-entered calls from inside the MPI library, VE buffers) goes to an out-of-line
+/// `#[cold]` function, which runs `$body` with `$real` bound to the real function.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! entry {
+    (
+        $(#[$attr:meta])*
+        fn $name:ident ( $($p:ident : $t:ident),* ) ve($($v:ident),+) |$real:ident| $body:block
+    ) => {
+        $(#[$attr])*
+        #[no_mangle]
+        #[allow(non_snake_case)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            type Real = unsafe extern "C" fn($($crate::ty!($t)),*) -> std::ffi::c_int;
+            static REAL: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name)));
+            let f = REAL.cached();
+            if !f.is_null() $(&& !$crate::ve::is_ve($v as *const std::ffi::c_void))+ {
+                // SAFETY: PMPI_X has the signature of MPI_X; forwarding the application's arguments unchanged.
+                return unsafe { std::mem::transmute::<*mut std::ffi::c_void, Real>(f)($($p),*) };
+            }
+            #[cold]
+            #[inline(never)]
+            #[allow(clippy::too_many_arguments)]
+            unsafe extern "C" fn slow($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+                let Some(f) = REAL.get() else { return $crate::real::missing(stringify!($name)) };
+                // SAFETY: PMPI_X has the signature of MPI_X.
+                let $real = unsafe { std::mem::transmute::<*mut std::ffi::c_void, Real>(f) };
+                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                    // SAFETY: forwarding the application's arguments unchanged.
+                    return unsafe { $real($($p),*) };
+                }
+                $body
+            }
+            // SAFETY: the application's arguments, passed on.
+            unsafe { slow($($p),*) }
+        }
+    };
 }
 
 /// The table macro: see the module documentation.
@@ -505,23 +549,18 @@ macro_rules! intercept {
             blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
         $($rest:tt)*
     ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
+        $crate::entry! {
+            $(#[$attr])*
+            fn $name($($p: $t),*) ve($($v),+) |real| {
+                $crate::stage::blocking($crate::err_obj!($($obj)+), stringify!($name), |plan| {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
+                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                    Ok(unsafe { real($($p),*) })
+                })
             }
-            $crate::stage::blocking($crate::err_obj!($($obj)+), stringify!($name), |plan| {
-                // SAFETY: the arguments are the application's, as the message form expects.
-                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                unsafe { plan.load() }?;
-                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                Ok(unsafe { real($($p),*) })
-            })
         }
         $crate::intercept!($($rest)*);
     };
@@ -533,26 +572,21 @@ macro_rules! intercept {
             nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
         $($rest:tt)*
     ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            const KIND: $crate::requests::Kind = $crate::requests::Kind::Once;
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
+        $crate::entry! {
+            $(#[$attr])*
+            fn $name($($p: $t),*) ve($($v),+) |real| {
+                const KIND: $crate::requests::Kind = $crate::requests::Kind::Once;
+                let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
+                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                    Ok(unsafe { real($($p),*) })
+                };
+                // SAFETY: $req is the application's request out-argument.
+                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
             }
-            let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
-                // SAFETY: the arguments are the application's, as the message form expects.
-                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                unsafe { plan.load() }?;
-                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                Ok(unsafe { real($($p),*) })
-            };
-            // SAFETY: $req is the application's request out-argument.
-            unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
         }
         $crate::intercept!($($rest)*);
     };
@@ -564,28 +598,23 @@ macro_rules! intercept {
             persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
         $($rest:tt)*
     ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            const KIND: $crate::requests::Kind = $crate::requests::Kind::Persistent { active: false };
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
+        $crate::entry! {
+            $(#[$attr])*
+            fn $name($($p: $t),*) ve($($v),+) |real| {
+                const KIND: $crate::requests::Kind = $crate::requests::Kind::Persistent { active: false };
+                let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // Loaded at init too: MPICH 4.0's persistent Gather and Allgather read the send
+                    // buffer when the request is created, so host and VE buffers behave alike.
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
+                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                    Ok(unsafe { real($($p),*) })
+                };
+                // SAFETY: $req is the application's request out-argument.
+                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
             }
-            let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
-                // SAFETY: the arguments are the application's, as the message form expects.
-                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                // Loaded at init too: MPICH 4.0's persistent Gather and Allgather read the send
-                // buffer when the request is created, so host and VE buffers behave alike.
-                // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                unsafe { plan.load() }?;
-                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                Ok(unsafe { real($($p),*) })
-            };
-            // SAFETY: $req is the application's request out-argument.
-            unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
         }
         $crate::intercept!($($rest)*);
     };
@@ -657,16 +686,11 @@ macro_rules! intercept {
             refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr;
         $($rest:tt)*
     ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
+        $crate::entry! {
+            $(#[$attr])*
+            fn $name($($p: $t),*) ve($($v),+) |real| {
+                $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), true, $why)
             }
-            $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), true, $why)
         }
         $crate::intercept!($($rest)*);
     };
@@ -695,23 +719,18 @@ macro_rules! intercept {
             rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
         $($rest:tt)*
     ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
+        $crate::entry! {
+            $(#[$attr])*
+            fn $name($($p: $t),*) ve($($v),+) |real| {
+                $crate::rma::issue($win, $target, stringify!($name), |plan| {
+                    // SAFETY: the arguments are the application's, as the message form expects.
+                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
+                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
+                    unsafe { plan.load() }?;
+                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
+                    Ok(unsafe { real($($p),*) })
+                })
             }
-            $crate::rma::issue($win, $target, stringify!($name), |plan| {
-                // SAFETY: the arguments are the application's, as the message form expects.
-                let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                unsafe { plan.load() }?;
-                // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                Ok(unsafe { real($($p),*) })
-            })
         }
         $crate::intercept!($($rest)*);
     };

@@ -33,6 +33,38 @@ intercept! {
     fn MPI_Comm_join(fd: Int, intercomm: HandleOut) refuse(World) because PORTS;
 }
 
+/// §11.2.1 Initialization. With MPIVE_PIPELINE=1 the pipelined protocol makes its private
+/// communicators here, where every rank is (src/pipeline); otherwise this is a forward.
+#[no_mangle]
+pub unsafe extern "C" fn MPI_Init(argc: *mut std::ffi::c_int, argv: *mut *mut *mut std::ffi::c_char) -> std::ffi::c_int {
+    let Some(real) = crate::real_fn!(MPI_Init(IntOut, HandleOut)) else { return crate::real::missing("MPI_Init") };
+    // SAFETY: the application's call (argv's type differs only in pointer constness).
+    let rc = unsafe { real(argc, argv.cast()) };
+    if rc == 0 {
+        crate::pipeline::after_init();
+    }
+    rc
+}
+
+/// §11.2.1 Initialization, with a thread level: as MPI_Init.
+#[no_mangle]
+pub unsafe extern "C" fn MPI_Init_thread(
+    argc: *mut std::ffi::c_int,
+    argv: *mut *mut *mut std::ffi::c_char,
+    required: std::ffi::c_int,
+    provided: *mut std::ffi::c_int,
+) -> std::ffi::c_int {
+    let Some(real) = crate::real_fn!(MPI_Init_thread(IntOut, HandleOut, Int, IntOut)) else {
+        return crate::real::missing("MPI_Init_thread");
+    };
+    // SAFETY: the application's call.
+    let rc = unsafe { real(argc, argv.cast(), required, provided) };
+    if rc == 0 {
+        crate::pipeline::after_init();
+    }
+    rc
+}
+
 /// §11.2.2 Finalizing: requests the application freed while active are finished first, so their data
 /// reaches VE memory; then every staging buffer goes back and the pool is emptied.
 #[no_mangle]
@@ -41,6 +73,7 @@ pub unsafe extern "C" fn MPI_Finalize() -> std::ffi::c_int {
     if crate::requests::any() {
         let _ = std::panic::catch_unwind(crate::requests::finalize);
     }
+    let _ = std::panic::catch_unwind(crate::pipeline::finalize);
     // SAFETY: the application's call.
     let rc = unsafe { real() };
     crate::pool::trim();

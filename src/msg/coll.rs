@@ -46,6 +46,11 @@ pub(super) fn group(ci: &CommInfo) -> c_int {
 }
 
 pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, root: c_int, comm: Handle) -> Result<(Buf,)> {
+    // MPIVE_PIPELINE=1: a large blocking Bcast goes in chunks (src/pipeline/coll.rs).
+    // SAFETY: forwarded contract.
+    if let Some(b) = unsafe { crate::pipeline::bcast_form(plan, buf, count.get(), dt, comm) } {
+        return Ok((b,));
+    }
     // SAFETY: forwarded contract.
     unsafe {
         let ci = comm_info(comm)?;
@@ -323,6 +328,11 @@ pub unsafe fn reduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C
 /// Allreduce and Scan: `count` elements in, `count` out, or in place.
 pub unsafe fn allreduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle) -> Result<(CBuf, Buf)> {
     let n = count.get();
+    // MPIVE_PIPELINE=1: a large blocking Allreduce goes in chunks (src/pipeline/coll.rs).
+    // SAFETY: forwarded contract.
+    if let Some(r) = unsafe { crate::pipeline::allreduce_form(plan, sbuf, rbuf, n, dt) } {
+        return Ok(r);
+    }
     // SAFETY: forwarded contract.
     unsafe {
         if in_place(sbuf) {

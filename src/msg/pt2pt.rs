@@ -3,10 +3,18 @@
 use super::{Buf, CBuf, CountT};
 use crate::abi::Handle;
 use crate::errors::Result;
+use crate::pipeline;
 use crate::stage::{Plan, Use};
+
+// Receives register with the pipelined protocol (`pipeline::watch`, MPIVE_PIPELINE=1 only), and a
+// large VE send may be handed to it unstaged (`pipeline::send_form`): see src/pipeline.rs.
 
 /// A send buffer.
 pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) -> Result<(CBuf,)> {
+    // SAFETY: forwarded contract.
+    if let Some(b) = unsafe { pipeline::send_form(plan, buf, count.get(), dt) } {
+        return Ok((b,));
+    }
     // SAFETY: forwarded contract.
     Ok((unsafe { plan.arg(buf, count.get(), dt, Use::In) }? as CBuf,))
 }
@@ -15,13 +23,18 @@ pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) 
 pub unsafe fn recv<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, status: Buf) -> Result<(Buf, Buf)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?;
-    Ok((b, plan.recv_status(status)))
+    let st = plan.recv_status(status);
+    // SAFETY: forwarded contract; a blocking call's plan stays where it is.
+    Ok((b, unsafe { pipeline::watch(plan, buf, b, count.get(), dt, Some(st)) }))
 }
 
 /// A receive buffer completed later (nonblocking and persistent receives).
 pub unsafe fn recv_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
-    Ok((unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?,))
+    let b = unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?;
+    // SAFETY: forwarded contract.
+    unsafe { pipeline::watch(plan, buf, b, count.get(), dt, None) };
+    Ok((b,))
 }
 
 /// MPI_Sendrecv.
@@ -40,20 +53,26 @@ pub unsafe fn sendrecv<C: CountT>(
     unsafe {
         let s = plan.arg(sbuf, scount.get(), stype, Use::In)?;
         let r = plan.arg(rbuf, rcount.get(), rtype, Use::Recv)?;
-        Ok((s, r, plan.recv_status(status)))
+        let st = plan.recv_status(status);
+        Ok((s, r, pipeline::watch(plan, rbuf, r, rcount.get(), rtype, Some(st))))
     }
 }
 
 /// MPI_Sendrecv_replace: the buffer is sent, then overwritten by what arrives.
 pub unsafe fn sendrecv_replace<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, status: Buf) -> Result<(Buf, Buf)> {
     // SAFETY: forwarded contract.
-    Ok((unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?, status))
+    let b = unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?;
+    // SAFETY: forwarded contract.
+    Ok((b, unsafe { pipeline::watch(plan, buf, b, count.get(), dt, Some(status)) }))
 }
 
 /// Nonblocking MPI_Isendrecv_replace: as above, completed later.
 pub unsafe fn sendrecv_replace_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
-    Ok((unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?,))
+    let b = unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?;
+    // SAFETY: forwarded contract.
+    unsafe { pipeline::watch(plan, buf, b, count.get(), dt, None) };
+    Ok((b,))
 }
 
 /// Nonblocking MPI_Isendrecv. The receive buffer is loaded before and stored whole after, so bytes
@@ -70,5 +89,10 @@ pub unsafe fn sendrecv_later<C: CountT>(
     rtype: Handle,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
-    unsafe { Ok((plan.arg(sbuf, scount.get(), stype, Use::In)?, plan.arg(rbuf, rcount.get(), rtype, Use::InOut)?)) }
+    unsafe {
+        let s = plan.arg(sbuf, scount.get(), stype, Use::In)?;
+        let r = plan.arg(rbuf, rcount.get(), rtype, Use::InOut)?;
+        pipeline::watch(plan, rbuf, r, rcount.get(), rtype, None);
+        Ok((s, r))
+    }
 }

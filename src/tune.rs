@@ -1,0 +1,172 @@
+//! Tunables of the VE paths (issue 8): environment variables read once, at the first VE operation,
+//! and adjustable at run time through `mpive_set_tunable` (the benchmark sweeps them).
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `MPIVE_PIPELINE` | `0` | `1`: pipelined point-to-point protocol for large VE messages ([`crate::pipeline`]). Every rank must run libmpive with the same setting. |
+//! | `MPIVE_PIPELINE_THRESHOLD` | `1M` | smallest VE message (bytes) that is pipelined: point-to-point sends, Allreduce, Bcast; at least 64K ([`MIN_THRESHOLD`]). |
+//! | `MPIVE_PIPELINE_CHUNK` | `512K` | bytes per chunk of a pipelined transfer (4K to 64M). |
+//! | `MPIVE_PIPELINE_ALLREDUCE` | `0` | `1`: split large Allreduces too (all ranks, host ones included: on Open MPI 4.1 their chunked nonblocking Allreduce was up to 1.5 times slower than one blocking call). |
+//! | `MPIVE_STAGING_LIMIT` | `256M` | most bytes of staging memory the pool holds (lent and idle together) ([`crate::pool`]). |
+//!
+//! The host path reads none of them.
+
+use crate::pool::parse_size;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Once;
+
+/// Receives whose capacity reaches this many bytes look for a pipeline header in pipelined mode,
+/// whatever the sender's threshold is; a sender never pipelines less.
+pub const MIN_THRESHOLD: u64 = 64 << 10;
+/// Defaults from the benchmark's chunk-size sweep (docs/performance.md): on a link of 10 GB/s,
+/// 512 KiB chunks were best or within noise of the best from 4 MiB on, and pipelining paid from
+/// 1 MiB (two chunks) on, on both MPIs.
+pub const DEFAULT_THRESHOLD: u64 = 1 << 20;
+pub const DEFAULT_CHUNK: u64 = 512 << 10;
+pub const MIN_CHUNK: u64 = 4 << 10;
+pub const MAX_CHUNK: u64 = 64 << 20;
+pub const DEFAULT_STAGING_LIMIT: u64 = 256 << 20;
+
+/// 0: not read yet, 1: off, 2: on.
+static PIPELINE: AtomicU8 = AtomicU8::new(0);
+static PIPELINE_SEND: AtomicBool = AtomicBool::new(true);
+static PIPELINE_ALLREDUCE: AtomicBool = AtomicBool::new(false);
+static THRESHOLD: AtomicU64 = AtomicU64::new(DEFAULT_THRESHOLD);
+static CHUNK: AtomicU64 = AtomicU64::new(DEFAULT_CHUNK);
+static STAGING_LIMIT: AtomicU64 = AtomicU64::new(DEFAULT_STAGING_LIMIT);
+static INIT: Once = Once::new();
+
+fn env_size(name: &str) -> Option<u64> {
+    let v = std::env::var(name).ok()?;
+    match parse_size(&v) {
+        Some(n) => Some(n),
+        None => {
+            log::warn!("{name}={v}: not a size (e.g. 256K, 1M); using the default");
+            None
+        }
+    }
+}
+
+/// Reads the environment once.
+#[cold]
+fn init() {
+    INIT.call_once(|| {
+        crate::logger::init();
+        let flag = |name: &str| matches!(std::env::var(name).as_deref().map(str::trim), Ok("1" | "yes" | "on" | "true"));
+        let on = flag("MPIVE_PIPELINE");
+        PIPELINE_ALLREDUCE.store(flag("MPIVE_PIPELINE_ALLREDUCE"), Relaxed);
+        if let Some(t) = env_size("MPIVE_PIPELINE_THRESHOLD") {
+            THRESHOLD.store(clamp_threshold(t), Relaxed);
+        }
+        if let Some(c) = env_size("MPIVE_PIPELINE_CHUNK") {
+            CHUNK.store(clamp_chunk(c), Relaxed);
+        }
+        if let Some(l) = env_size("MPIVE_STAGING_LIMIT") {
+            STAGING_LIMIT.store(l, Relaxed);
+        }
+        PIPELINE.store(if on { 2 } else { 1 }, Relaxed);
+    });
+}
+
+fn clamp_threshold(t: u64) -> u64 {
+    t.max(MIN_THRESHOLD)
+}
+
+fn clamp_chunk(c: u64) -> u64 {
+    // whole pages, so that chunks of a page-aligned buffer stay page-aligned
+    (c.clamp(MIN_CHUNK, MAX_CHUNK) + 4095) & !4095
+}
+
+/// Whether the pipelined protocol is on (`MPIVE_PIPELINE=1`).
+#[inline]
+pub fn pipeline() -> bool {
+    match PIPELINE.load(Relaxed) {
+        0 => {
+            init();
+            PIPELINE.load(Relaxed) == 2
+        }
+        s => s == 2,
+    }
+}
+
+/// Whether VE sends use the protocol (on by default in pipelined mode; the benchmark switches it
+/// to compare). Receives always understand it in pipelined mode.
+#[inline]
+pub fn pipeline_send() -> bool {
+    pipeline() && PIPELINE_SEND.load(Relaxed)
+}
+
+/// Whether large Allreduces are split (MPIVE_PIPELINE_ALLREDUCE=1, in pipelined mode).
+#[inline]
+pub fn pipeline_allreduce() -> bool {
+    pipeline_send() && PIPELINE_ALLREDUCE.load(Relaxed)
+}
+
+#[inline]
+pub fn threshold() -> u64 {
+    init_once();
+    THRESHOLD.load(Relaxed)
+}
+
+#[inline]
+pub fn chunk() -> u64 {
+    init_once();
+    CHUNK.load(Relaxed)
+}
+
+#[inline]
+pub fn staging_limit() -> u64 {
+    init_once();
+    STAGING_LIMIT.load(Relaxed)
+}
+
+#[inline]
+fn init_once() {
+    if PIPELINE.load(Relaxed) == 0 {
+        init();
+    }
+}
+
+/// `mpive_set_tunable`: false for an unknown or read-only name.
+pub fn set(name: &str, v: u64) -> bool {
+    init_once();
+    match name {
+        "pipeline_send" => PIPELINE_SEND.store(v != 0, Relaxed),
+        "pipeline_allreduce" => PIPELINE_ALLREDUCE.store(v != 0, Relaxed),
+        "pipeline_threshold" => THRESHOLD.store(clamp_threshold(v), Relaxed),
+        "pipeline_chunk" => CHUNK.store(clamp_chunk(v), Relaxed),
+        "staging_limit" => STAGING_LIMIT.store(v, Relaxed),
+        _ => return false,
+    }
+    true
+}
+
+/// `mpive_get_tunable`.
+pub fn get(name: &str) -> Option<u64> {
+    init_once();
+    Some(match name {
+        "pipeline" => pipeline() as u64,
+        "pipeline_send" => PIPELINE_SEND.load(Relaxed) as u64,
+        "pipeline_allreduce" => PIPELINE_ALLREDUCE.load(Relaxed) as u64,
+        "pipeline_threshold" => THRESHOLD.load(Relaxed),
+        "pipeline_min_threshold" => MIN_THRESHOLD,
+        "pipeline_chunk" => CHUNK.load(Relaxed),
+        "staging_limit" => STAGING_LIMIT.load(Relaxed),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clamps() {
+        assert_eq!(clamp_threshold(1), MIN_THRESHOLD);
+        assert_eq!(clamp_chunk(1), MIN_CHUNK);
+        assert_eq!(clamp_chunk(5000), 8192);
+        assert_eq!(clamp_chunk(1 << 40), MAX_CHUNK);
+        assert!(get("nonsense").is_none());
+        assert!(!set("pipeline", 1), "the mode is fixed at start");
+    }
+}
