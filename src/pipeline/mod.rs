@@ -54,7 +54,7 @@
 //! - the large-count `_c` functions are not pipelined (their receives do not check for headers);
 //! - peers outside MPI_COMM_WORLD (MPI_Comm_spawn) get unpipelined messages.
 
-use crate::abi::{Class, Handle, StatusBuf};
+use crate::abi::{Class, Count, Handle, StatusBuf};
 use crate::datatype::{self, TypeInfo};
 use crate::dma::{self, Slot};
 use crate::errors::{Error, Obj, Result};
@@ -1013,6 +1013,23 @@ pub fn interpose(name: &str) -> Option<*mut c_void> {
         "PMPI_Recv_init" => i_recv_init as *mut c_void,
         "PMPI_Isendrecv" => i_isendrecv as *mut c_void,
         "PMPI_Isendrecv_replace" => i_isendrecv_replace as *mut c_void,
+        // Host receives of the large-count functions must recognise pipelined messages too; they
+        // are interposed only where the real MPI has them (a missing one stays missing).
+        "PMPI_Recv_c" | "PMPI_Irecv_c" | "PMPI_Recv_init_c" | "PMPI_Mrecv_c" | "PMPI_Imrecv_c" | "PMPI_Sendrecv_c"
+        | "PMPI_Isendrecv_c" | "PMPI_Sendrecv_replace_c" | "PMPI_Isendrecv_replace_c"
+            if crate::real::mpi().ok()?.sym(name).is_none() =>
+        {
+            return None
+        }
+        "PMPI_Recv_c" => i_recv_c as *mut c_void,
+        "PMPI_Irecv_c" => i_irecv_c as *mut c_void,
+        "PMPI_Recv_init_c" => i_recv_init_c as *mut c_void,
+        "PMPI_Mrecv_c" => i_mrecv_c as *mut c_void,
+        "PMPI_Imrecv_c" => i_imrecv_c as *mut c_void,
+        "PMPI_Sendrecv_c" => i_sendrecv_c as *mut c_void,
+        "PMPI_Isendrecv_c" => i_isendrecv_c as *mut c_void,
+        "PMPI_Sendrecv_replace_c" => i_sendrecv_replace_c as *mut c_void,
+        "PMPI_Isendrecv_replace_c" => i_isendrecv_replace_c as *mut c_void,
         "PMPI_Allreduce" => coll::i_allreduce as *mut c_void,
         "PMPI_Bcast" => coll::i_bcast as *mut c_void,
         _ => return None,
@@ -1063,12 +1080,12 @@ isend_interposer!(i_irsend, "PMPI_Irsend", "MPI_Irsend");
 
 /// A host receive of the fast path (not inside a staged call) that may bring a pipelined message.
 #[inline]
-unsafe fn host_watch(buf: *mut c_void, count: c_int, dt: Handle) -> Option<Watch> {
+unsafe fn host_watch(buf: *mut c_void, count: i64, dt: Handle) -> Option<Watch> {
     if !active() || ve::is_ve(buf) || crate::stage::reentered() {
         return None;
     }
     // SAFETY: the application's arguments.
-    unsafe { watch_for(Dest::Host, buf, count as i64, dt) }
+    unsafe { watch_for(Dest::Host, buf, count, dt) }
 }
 
 /// A blocking host receive: the real call with a status to read, then the protocol.
@@ -1098,172 +1115,146 @@ unsafe fn host_nonblocking(func: &'static str, w: Watch, kind: Kind, comm: Optio
     rc
 }
 
-type RecvFn = unsafe extern "C" fn(*mut c_void, c_int, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
-type MrecvFn = unsafe extern "C" fn(*mut c_void, c_int, Handle, *mut c_void, *mut c_void) -> c_int;
-type SendrecvFn = unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, *mut c_void, c_int, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
-type ReplaceFn = unsafe extern "C" fn(*mut c_void, c_int, Handle, c_int, c_int, c_int, c_int, Handle, *mut c_void) -> c_int;
+// The receive interposers, one macro per argument shape, instantiated for the `int` functions and
+// their MPI-4 large-count twins (mpi4py calls the `_c` ones whenever the MPI has them).
 
-unsafe extern "C" fn i_recv(buf: *mut c_void, count: c_int, dt: Handle, src: c_int, tag: c_int, comm: Handle, status: *mut c_void) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Recv");
-    // SAFETY: the real function has this signature; the application's arguments.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, RecvFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, src, tag, comm, status),
-            Some(w) => host_blocking("MPI_Recv", w, Some(comm), status, |st| f(buf, count, dt, src, tag, comm, st)),
+/// Recv and Recv_init-like shapes: (buf, count, type, source, tag, comm, last) with `last` the status
+/// (blocking) or the request (nonblocking, `kind`).
+macro_rules! recv_like {
+    ($i:ident, $real:literal, $func:literal, $C:ty, blocking) => {
+        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, src: c_int, tag: c_int, comm: Handle, status: *mut c_void) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+            static REAL: Direct = Direct::new($real);
+            // SAFETY: the real function has this signature; the application's arguments.
+            unsafe {
+                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
+                match host_watch(buf, i64::from(count), dt) {
+                    None => f(buf, count, dt, src, tag, comm, status),
+                    Some(w) => host_blocking($func, w, Some(comm), status, |st| f(buf, count, dt, src, tag, comm, st)),
+                }
+            }
         }
-    }
+    };
+    ($i:ident, $real:literal, $func:literal, $C:ty, $kind:expr) => {
+        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+            static REAL: Direct = Direct::new($real);
+            // SAFETY: as above.
+            unsafe {
+                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
+                match host_watch(buf, i64::from(count), dt) {
+                    None => f(buf, count, dt, src, tag, comm, req),
+                    Some(w) => host_nonblocking($func, w, $kind, Some(comm), req, || f(buf, count, dt, src, tag, comm, req)),
+                }
+            }
+        }
+    };
 }
 
-unsafe extern "C" fn i_mrecv(buf: *mut c_void, count: c_int, dt: Handle, msg: *mut c_void, status: *mut c_void) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Mrecv");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, MrecvFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, msg, status),
-            Some(w) => host_blocking("MPI_Mrecv", w, None, status, |st| f(buf, count, dt, msg, st)),
+/// Mrecv and Imrecv: (buf, count, type, message, last).
+macro_rules! mrecv_like {
+    ($i:ident, $real:literal, $func:literal, $C:ty, $blocking:literal) => {
+        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, msg: *mut c_void, last: *mut c_void) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, *mut c_void, *mut c_void) -> c_int;
+            static REAL: Direct = Direct::new($real);
+            // SAFETY: as in recv_like.
+            unsafe {
+                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
+                match host_watch(buf, i64::from(count), dt) {
+                    None => f(buf, count, dt, msg, last),
+                    Some(w) if $blocking => host_blocking($func, w, None, last, |st| f(buf, count, dt, msg, st)),
+                    Some(w) => host_nonblocking($func, w, Kind::Once, None, last, || f(buf, count, dt, msg, last)),
+                }
+            }
         }
-    }
+    };
 }
 
-unsafe extern "C" fn i_sendrecv(
-    sbuf: *const c_void,
-    scount: c_int,
-    stype: Handle,
-    dest: c_int,
-    stag: c_int,
-    rbuf: *mut c_void,
-    rcount: c_int,
-    rtype: Handle,
-    src: c_int,
-    rtag: c_int,
-    comm: Handle,
-    status: *mut c_void,
-) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Sendrecv");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, SendrecvFn>(REAL.get());
-        match host_watch(rbuf, rcount, rtype) {
-            None => f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, status),
-            Some(w) => host_blocking("MPI_Sendrecv", w, Some(comm), status, |st| {
-                f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, st)
-            }),
+/// Sendrecv and Isendrecv: the receive half may bring a pipelined message.
+macro_rules! sendrecv_like {
+    ($i:ident, $real:literal, $func:literal, $C:ty, $blocking:literal) => {
+        #[allow(clippy::too_many_arguments)]
+        unsafe extern "C" fn $i(
+            sbuf: *const c_void,
+            scount: $C,
+            stype: Handle,
+            dest: c_int,
+            stag: c_int,
+            rbuf: *mut c_void,
+            rcount: $C,
+            rtype: Handle,
+            src: c_int,
+            rtag: c_int,
+            comm: Handle,
+            last: *mut c_void,
+        ) -> c_int {
+            type F = unsafe extern "C" fn(*const c_void, $C, Handle, c_int, c_int, *mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+            static REAL: Direct = Direct::new($real);
+            // SAFETY: as in recv_like (for the nonblocking form the request takes the status's place).
+            unsafe {
+                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
+                match host_watch(rbuf, i64::from(rcount), rtype) {
+                    None => f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, last),
+                    Some(w) if $blocking => host_blocking($func, w, Some(comm), last, |st| {
+                        f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, st)
+                    }),
+                    Some(w) => host_nonblocking($func, w, Kind::Once, Some(comm), last, || {
+                        f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, last)
+                    }),
+                }
+            }
         }
-    }
+    };
 }
 
-unsafe extern "C" fn i_sendrecv_replace(
-    buf: *mut c_void,
-    count: c_int,
-    dt: Handle,
-    dest: c_int,
-    stag: c_int,
-    src: c_int,
-    rtag: c_int,
-    comm: Handle,
-    status: *mut c_void,
-) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Sendrecv_replace");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, ReplaceFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, dest, stag, src, rtag, comm, status),
-            Some(w) => host_blocking("MPI_Sendrecv_replace", w, Some(comm), status, |st| f(buf, count, dt, dest, stag, src, rtag, comm, st)),
+/// Sendrecv_replace and Isendrecv_replace.
+macro_rules! replace_like {
+    ($i:ident, $real:literal, $func:literal, $C:ty, $blocking:literal) => {
+        #[allow(clippy::too_many_arguments)]
+        unsafe extern "C" fn $i(
+            buf: *mut c_void,
+            count: $C,
+            dt: Handle,
+            dest: c_int,
+            stag: c_int,
+            src: c_int,
+            rtag: c_int,
+            comm: Handle,
+            last: *mut c_void,
+        ) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, c_int, c_int, Handle, *mut c_void) -> c_int;
+            static REAL: Direct = Direct::new($real);
+            // SAFETY: as in recv_like.
+            unsafe {
+                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
+                match host_watch(buf, i64::from(count), dt) {
+                    None => f(buf, count, dt, dest, stag, src, rtag, comm, last),
+                    Some(w) if $blocking => host_blocking($func, w, Some(comm), last, |st| f(buf, count, dt, dest, stag, src, rtag, comm, st)),
+                    Some(w) => host_nonblocking($func, w, Kind::Once, Some(comm), last, || f(buf, count, dt, dest, stag, src, rtag, comm, last)),
+                }
+            }
         }
-    }
+    };
 }
 
-unsafe extern "C" fn i_irecv(buf: *mut c_void, count: c_int, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Irecv");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, RecvFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, src, tag, comm, req),
-            Some(w) => host_nonblocking("MPI_Irecv", w, Kind::Once, Some(comm), req, || f(buf, count, dt, src, tag, comm, req)),
-        }
-    }
-}
-
-unsafe extern "C" fn i_recv_init(buf: *mut c_void, count: c_int, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Recv_init");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, RecvFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, src, tag, comm, req),
-            Some(w) => host_nonblocking("MPI_Recv_init", w, Kind::Persistent { active: false }, Some(comm), req, || {
-                f(buf, count, dt, src, tag, comm, req)
-            }),
-        }
-    }
-}
-
-unsafe extern "C" fn i_imrecv(buf: *mut c_void, count: c_int, dt: Handle, msg: *mut c_void, req: *mut c_void) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Imrecv");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, MrecvFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, msg, req),
-            Some(w) => host_nonblocking("MPI_Imrecv", w, Kind::Once, None, req, || f(buf, count, dt, msg, req)),
-        }
-    }
-}
-
-unsafe extern "C" fn i_isendrecv(
-    sbuf: *const c_void,
-    scount: c_int,
-    stype: Handle,
-    dest: c_int,
-    stag: c_int,
-    rbuf: *mut c_void,
-    rcount: c_int,
-    rtype: Handle,
-    src: c_int,
-    rtag: c_int,
-    comm: Handle,
-    req: *mut c_void,
-) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Isendrecv");
-    // SAFETY: as in i_recv (the request takes the status's place).
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, SendrecvFn>(REAL.get());
-        match host_watch(rbuf, rcount, rtype) {
-            None => f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, req),
-            Some(w) => host_nonblocking("MPI_Isendrecv", w, Kind::Once, Some(comm), req, || {
-                f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, req)
-            }),
-        }
-    }
-}
-
-unsafe extern "C" fn i_isendrecv_replace(
-    buf: *mut c_void,
-    count: c_int,
-    dt: Handle,
-    dest: c_int,
-    stag: c_int,
-    src: c_int,
-    rtag: c_int,
-    comm: Handle,
-    req: *mut c_void,
-) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Isendrecv_replace");
-    // SAFETY: as in i_recv.
-    unsafe {
-        let f = std::mem::transmute::<*mut c_void, ReplaceFn>(REAL.get());
-        match host_watch(buf, count, dt) {
-            None => f(buf, count, dt, dest, stag, src, rtag, comm, req),
-            Some(w) => host_nonblocking("MPI_Isendrecv_replace", w, Kind::Once, Some(comm), req, || {
-                f(buf, count, dt, dest, stag, src, rtag, comm, req)
-            }),
-        }
-    }
-}
+recv_like!(i_recv, "PMPI_Recv", "MPI_Recv", c_int, blocking);
+recv_like!(i_recv_c, "PMPI_Recv_c", "MPI_Recv_c", Count, blocking);
+recv_like!(i_irecv, "PMPI_Irecv", "MPI_Irecv", c_int, Kind::Once);
+recv_like!(i_irecv_c, "PMPI_Irecv_c", "MPI_Irecv_c", Count, Kind::Once);
+recv_like!(i_recv_init, "PMPI_Recv_init", "MPI_Recv_init", c_int, Kind::Persistent { active: false });
+recv_like!(i_recv_init_c, "PMPI_Recv_init_c", "MPI_Recv_init_c", Count, Kind::Persistent { active: false });
+mrecv_like!(i_mrecv, "PMPI_Mrecv", "MPI_Mrecv", c_int, true);
+mrecv_like!(i_mrecv_c, "PMPI_Mrecv_c", "MPI_Mrecv_c", Count, true);
+mrecv_like!(i_imrecv, "PMPI_Imrecv", "MPI_Imrecv", c_int, false);
+mrecv_like!(i_imrecv_c, "PMPI_Imrecv_c", "MPI_Imrecv_c", Count, false);
+sendrecv_like!(i_sendrecv, "PMPI_Sendrecv", "MPI_Sendrecv", c_int, true);
+sendrecv_like!(i_sendrecv_c, "PMPI_Sendrecv_c", "MPI_Sendrecv_c", Count, true);
+sendrecv_like!(i_isendrecv, "PMPI_Isendrecv", "MPI_Isendrecv", c_int, false);
+sendrecv_like!(i_isendrecv_c, "PMPI_Isendrecv_c", "MPI_Isendrecv_c", Count, false);
+replace_like!(i_sendrecv_replace, "PMPI_Sendrecv_replace", "MPI_Sendrecv_replace", c_int, true);
+replace_like!(i_sendrecv_replace_c, "PMPI_Sendrecv_replace_c", "MPI_Sendrecv_replace_c", Count, true);
+replace_like!(i_isendrecv_replace, "PMPI_Isendrecv_replace", "MPI_Isendrecv_replace", c_int, false);
+replace_like!(i_isendrecv_replace_c, "PMPI_Isendrecv_replace_c", "MPI_Isendrecv_replace_c", Count, false);
 
 #[cfg(test)]
 mod tests {

@@ -434,6 +434,40 @@ static void test_threads(int provided) {
 }
 
 /* PT_ONLY=name,name: run only the tests whose names contain one of them (debugging). */
+/* L. The large-count receives (mpi4py calls them whenever the MPI has them): host and VE receive
+ *    buffers, blocking and nonblocking, from pipelined sends of the classic functions. */
+static void test_large_count_receives(void) {
+#if MPI_VERSION >= 4
+    const size_t n = 1048576 + 5;
+    for (int p = 0; p < VT_NPLACE; p++) {
+        char sp = vt_placements[p][0], rp = vt_placements[p][1];
+        for (int nb = 0; nb < 2; nb++) {
+            unsigned seed = 700 + p * 2 + nb;
+            char what[128];
+            snprintf(what, sizeof what, "MPI_%s_c from a pipelined send %s", nb ? "Irecv" : "Recv", vt_placements[p]);
+            if (vt_rank % 2 == 0) {
+                void *s = vt_make(sp, n, seed);
+                MPI_Send(s, (int)n, MPI_BYTE, peer, 110, MPI_COMM_WORLD);
+                vt_free(s);
+            } else {
+                void *r = vt_make(rp, n + 64, 0);
+                MPI_Status st;
+                if (nb) {
+                    MPI_Request q;
+                    MPI_Irecv_c(r, (MPI_Count)n + 64, MPI_BYTE, peer, 110, MPI_COMM_WORLD, &q);
+                    MPI_Wait(&q, &st);
+                } else {
+                    MPI_Recv_c(r, (MPI_Count)n + 64, MPI_BYTE, peer, 110, MPI_COMM_WORLD, &st);
+                }
+                expect_count(what, &st, MPI_BYTE, (int)n, peer, 110);
+                check_recv(what, r, n, seed, 64);
+                vt_free(r);
+            }
+        }
+    }
+#endif
+}
+
 static int pt_selected(const char *f) {
     const char *only = getenv("PT_ONLY");
     if (!only) return 1;
@@ -469,6 +503,7 @@ int main(int argc, char **argv) {
         STEP(test_truncation());
         STEP(test_exchanges());
         STEP(test_header_sized());
+        STEP(test_large_count_receives());
     }
     if (paired || vt_rank == vt_size - 1) {
         if (paired) STEP(test_wildcards_and_order());
