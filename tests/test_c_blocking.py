@@ -84,3 +84,14 @@ def test_linking_the_shim_instead_of_preloading(mpi, example, np, word):
 def test_linked_blocking_suite(mpi):
     exe = build_c(mpi, "coll_blocking.c", name="coll_blocking_linked", link_shim=True)
     run_ok(mpi, 3, exe, preload=False)
+
+
+@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+def test_mpive_mpi_lib_names_the_real_library(mpi):
+    """MPIVE_MPI_LIB opens the named library; one that is not an MPI gives a clear message, no crash."""
+    exe = build_c(mpi, ROOT / "examples-c" / "ve_pingpong.c")
+    r = mpirun(mpi, 2, [exe], env={"MPIVE_MPI_LIB": mpi.libmpi})
+    assert r.returncode == 0 and ": ok" in r.stdout, r.describe()
+    r = mpirun(mpi, 2, [exe], env={"MPIVE_MPI_LIB": str(ROOT / "target" / "release" / "libveo.so")}, timeout=60)
+    assert r.returncode != 0, r.describe()
+    assert "does not define PMPI_Init" in r.stderr and "MPIVE_MPI_LIB" in r.stderr, r.describe()
