@@ -572,22 +572,7 @@ macro_rules! intercept {
             nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
         $($rest:tt)*
     ) => {
-        $crate::entry! {
-            $(#[$attr])*
-            fn $name($($p: $t),*) ve($($v),+) |real| {
-                const KIND: $crate::requests::Kind = $crate::requests::Kind::Once;
-                let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
-                    // SAFETY: the arguments are the application's, as the message form expects.
-                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                    unsafe { plan.load() }?;
-                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                    Ok(unsafe { real($($p),*) })
-                };
-                // SAFETY: $req is the application's request out-argument.
-                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
-            }
-        }
+        $crate::intercept!(@post [$(#[$attr])*] $name ($($p: $t),*) Once ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
         $crate::intercept!($($rest)*);
     };
 
@@ -598,25 +583,30 @@ macro_rules! intercept {
             persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
         $($rest:tt)*
     ) => {
+        $crate::intercept!(@post [$(#[$attr])*] $name ($($p: $t),*) Persistent ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+        $crate::intercept!($($rest)*);
+    };
+
+    // Nonblocking and persistent alike: staged and loaded now, then tracked under the request the real
+    // call returns (persistent ones are loaded at init too: MPICH 4.0's persistent Gather and Allgather
+    // read the send buffer when the request is created, so host and VE buffers behave alike).
+    (@post [$(#[$attr:meta])*] $name:ident ($($p:ident : $t:ident),*) $kind:ident ($objk:ident $($obj:ident)?; $req:ident)
+        ($($v:ident),+) ($($r:ident),+) $form:ident ($($a:ident),*)) => {
         $crate::entry! {
             $(#[$attr])*
             fn $name($($p: $t),*) ve($($v),+) |real| {
-                const KIND: $crate::requests::Kind = $crate::requests::Kind::Persistent { active: false };
                 let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                    // Loaded at init too: MPICH 4.0's persistent Gather and Allgather read the send
-                    // buffer when the request is created, so host and VE buffers behave alike.
                     // SAFETY: the VE buffers belong to the application and are allocated during its call.
                     unsafe { plan.load() }?;
                     // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
                     Ok(unsafe { real($($p),*) })
                 };
                 // SAFETY: $req is the application's request out-argument.
-                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, KIND, body) }
+                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, $crate::api::kind_of!($kind), body) }
             }
         }
-        $crate::intercept!($($rest)*);
     };
 
     // Split collective, begin part (MPI-IO): staged and loaded now; the staging waits for the end part
