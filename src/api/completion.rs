@@ -343,6 +343,25 @@ unsafe fn finish_some(func: &'static str, rc: c_int, mut claims: Claims, outcoun
     unsafe { finish_array(func, rc, statuses, sts, n as usize, done.into_iter()) }
 }
 
+type SomeFn = unsafe extern "C" fn(c_int, Req, *mut c_int, *mut c_int, St) -> c_int;
+
+/// Waitsome and Testsome, once requests with staging may be among theirs.
+unsafe fn some(func: &'static str, real: SomeFn, incount: c_int, reqs: Req, outcount: *mut c_int, indices: *mut c_int, statuses: St) -> c_int {
+    completion(func, || unsafe {
+        let claims = claim_in(reqs, incount);
+        if claims.is_empty() {
+            return real(incount, reqs, outcount, indices, statuses);
+        }
+        let mut own = Vec::new();
+        let sts = statuses_or_own(statuses, incount, &mut own);
+        let rc = real(incount, reqs, outcount, indices, sts);
+        if rc != 0 && rc != abi().class(Class::InStatus) {
+            return rc;
+        }
+        finish_some(func, rc, claims, outcount, indices, statuses, sts)
+    })
+}
+
 /// §3.7.5
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
@@ -351,19 +370,8 @@ pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: Req, ou
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
     }
-    completion("MPI_Waitsome", || unsafe {
-        let claims = claim_in(array_of_requests, incount);
-        if claims.is_empty() {
-            return real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses);
-        }
-        let mut own = Vec::new();
-        let sts = statuses_or_own(array_of_statuses, incount, &mut own);
-        let rc = real(incount, array_of_requests, outcount, array_of_indices, sts);
-        if rc != 0 && rc != abi().class(Class::InStatus) {
-            return rc;
-        }
-        finish_some("MPI_Waitsome", rc, claims, outcount, array_of_indices, array_of_statuses, sts)
-    })
+    // SAFETY: the application's arguments.
+    unsafe { some("MPI_Waitsome", real, incount, array_of_requests, outcount, array_of_indices, array_of_statuses) }
 }
 
 /// §3.7.5
@@ -374,19 +382,8 @@ pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: Req, ou
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
     }
-    completion("MPI_Testsome", || unsafe {
-        let claims = claim_in(array_of_requests, incount);
-        if claims.is_empty() {
-            return real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses);
-        }
-        let mut own = Vec::new();
-        let sts = statuses_or_own(array_of_statuses, incount, &mut own);
-        let rc = real(incount, array_of_requests, outcount, array_of_indices, sts);
-        if rc != 0 && rc != abi().class(Class::InStatus) {
-            return rc;
-        }
-        finish_some("MPI_Testsome", rc, claims, outcount, array_of_indices, array_of_statuses, sts)
-    })
+    // SAFETY: the application's arguments.
+    unsafe { some("MPI_Testsome", real, incount, array_of_requests, outcount, array_of_indices, array_of_statuses) }
 }
 
 /// §3.7.6 Non-destructive test: the first call that reports completion copies back; the later
