@@ -405,6 +405,19 @@ pub mod shape {
     use crate::msg::{comm_info, in_place, Buf, CBuf, CountT};
     use std::ffi::{c_int, c_void};
 
+    /// The counts and displacements of a rooted v variant: read at the root only, one per process of
+    /// the (remote) group.
+    unsafe fn v_at_root<C: CountT, D: CountT>(counts: *const C, displs: *const D, root: c_int, comm: Handle) -> Result<Shape> {
+        // SAFETY: comm is the application's communicator.
+        let ci = unsafe { comm_info(comm) }?;
+        let mut s = Shape::none();
+        if let Rooted::Root = rooted(&ci, root) {
+            s.add(counts, group(&ci));
+            s.add(displs, group(&ci));
+        }
+        Ok(s)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gatherv<C: CountT, D: CountT>(
         _sbuf: CBuf,
@@ -418,13 +431,7 @@ pub mod shape {
         comm: Handle,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
-        let ci = unsafe { comm_info(comm) }?;
-        let mut s = Shape::none();
-        if let Rooted::Root = rooted(&ci, root) {
-            s.add(rcounts, group(&ci));
-            s.add(displs, group(&ci));
-        }
-        Ok(s)
+        unsafe { v_at_root(rcounts, displs, root, comm) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -440,13 +447,7 @@ pub mod shape {
         comm: Handle,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
-        let ci = unsafe { comm_info(comm) }?;
-        let mut s = Shape::none();
-        if let Rooted::Root = rooted(&ci, root) {
-            s.add(scounts, group(&ci));
-            s.add(displs, group(&ci));
-        }
-        Ok(s)
+        unsafe { v_at_root(scounts, displs, root, comm) }
     }
 
     #[allow(clippy::too_many_arguments)]
