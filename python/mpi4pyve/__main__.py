@@ -94,14 +94,35 @@ def main(argv=None):
         status = _abort_status(exc)
         if not status:
             raise
-        import traceback  # noqa: PLC0415
-
-        traceback.print_exc()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _report(exc)
         if MPI.Is_initialized() and not MPI.Is_finalized():
             MPI.COMM_WORLD.Abort(status)
         raise
+
+
+def _report(exc):
+    """Print the traceback so that it survives the MPI_Abort that follows.
+
+    mpirun forwards each rank's output through a pipe and stops reading it once a rank aborts; a
+    traceback written line by line (stderr is line buffered) can lose its last lines, the ones naming
+    the exception. So it goes out in one write, and the forwarder gets a moment to pass it on.
+    """
+    import os  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    import traceback  # noqa: PLC0415
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).encode(errors="replace")
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001  a closed or broken stream must not hide the abort
+            pass
+    try:
+        while text:
+            text = text[os.write(2, text):]
+    except OSError:
+        pass
+    time.sleep(0.2)
 
 
 if __name__ == "__main__":
