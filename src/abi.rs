@@ -44,13 +44,23 @@ pub enum Class {
     Request,
 }
 
-/// Offsets of the public fields of `MPI_Status`.
+/// Offsets of the public fields of `MPI_Status`, and where the library keeps the byte count.
 #[derive(Clone, Copy, Debug)]
 pub struct StatusLayout {
     pub size: usize,
     pub source: usize,
     pub tag: usize,
     pub error: usize,
+    pub count: CountField,
+}
+
+/// The byte count of a status, which `MPI_Get_elements_x(status, MPI_BYTE)` reports.
+#[derive(Clone, Copy, Debug)]
+pub enum CountField {
+    /// Open MPI: `size_t _ucount` at this offset.
+    Size(usize),
+    /// MPICH: `int count_lo` at 0, then `int count_hi_and_cancelled` (bit 0: cancelled).
+    LoHi,
 }
 
 /// Maximum size of an `MPI_Status` over the supported ABIs; the shim's own statuses use this.
@@ -180,7 +190,7 @@ impl Abi {
                     in_place: 1,
                     status_ignore: 0,
                     statuses_ignore: 0,
-                    status: StatusLayout { size: 24, source: 0, tag: 4, error: 8 },
+                    status: StatusLayout { size: 24, source: 0, tag: 4, error: 8, count: CountField::Size(16) },
                     root: -4,
                     proc_null: -2,
                     any_source: -1,
@@ -245,7 +255,7 @@ impl Abi {
                 in_place: usize::MAX,
                 status_ignore: 1,
                 statuses_ignore: 1,
-                status: StatusLayout { size: 20, source: 8, tag: 12, error: 16 },
+                status: StatusLayout { size: 20, source: 8, tag: 12, error: 16, count: CountField::LoHi },
                 root: -3,
                 proc_null: -1,
                 any_source: -2,
@@ -363,6 +373,28 @@ impl Abi {
     #[inline]
     pub fn status_at(&self, base: *mut c_void, i: usize) -> *mut c_void {
         (base as usize + i * self.status.size) as *mut c_void
+    }
+
+    /// The bytes a completed operation's status reports: what `MPI_Get_elements_x(status, MPI_BYTE)`
+    /// returns, read without a call into the library (the small VE receives' path, issue 8).
+    ///
+    /// # Safety
+    /// `status` is a status of the real MPI.
+    #[inline]
+    pub unsafe fn status_bytes(&self, status: *const c_void) -> i64 {
+        let p = status as *const u8;
+        // SAFETY: the fields lie inside the library's MPI_Status; statuses are int aligned, and
+        // Open MPI's size_t field is read unaligned all the same.
+        unsafe {
+            match self.status.count {
+                CountField::Size(off) => (p.add(off) as *const usize).read_unaligned() as i64,
+                CountField::LoHi => {
+                    let lo = (p as *const u32).read_unaligned() as i64;
+                    let hi = ((p.add(4) as *const i32).read_unaligned() >> 1) as i64;
+                    (hi << 32) + lo
+                }
+            }
+        }
     }
 
     /// Whether a status pointer is MPI_STATUS_IGNORE.
