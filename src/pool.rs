@@ -9,13 +9,17 @@
 //! buffer above the limit (collectives, MPIVE_PIPELINE=0) get there.
 //!
 //! Each size class has its own lock, held only to push or pop one pointer, so threads staging
-//! different sizes never meet and threads of the same size meet for nanoseconds.
+//! different sizes never meet and threads of the same size meet for nanoseconds. In front of the
+//! shared lists, each thread keeps one idle buffer of each small class (up to 64 KiB): a steady
+//! stream of small messages takes and returns its buffers without a lock or any atomic
+//! read-modify-write (issue 8). A thread's cached buffers go back to the shared lists when it ends.
 
 use crate::abi::Class;
 use crate::errors::{Error, Result};
-use crate::stats::{POOL_ALLOCATIONS, TEMP_ALLOCATIONS};
+use crate::stats::{Local, POOL_ALLOCATIONS, TEMP_ALLOCATIONS};
 use parking_lot::Mutex;
 use std::alloc::Layout;
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
@@ -24,27 +28,85 @@ const CLASSES: usize = 48;
 /// A buffer outside the pool.
 const TEMP: u32 = u32::MAX;
 
-/// A size class: its idle buffers, and how many of its buffers are lent out. The counters live under
-/// the class's lock (no atomic operation besides the lock on the VE path); `mpive_stats` adds them up.
+/// A size class's idle buffers (how many are lent out is counted per thread, [`crate::stats`]).
 struct Free {
     idle: Vec<NonNull<u8>>,
-    lent: u64,
 }
 // SAFETY: idle buffers are plain memory owned by the pool.
 unsafe impl Send for Free {}
 
-static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free { idle: Vec::new(), lent: 0 }) }; CLASSES];
+static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free { idle: Vec::new() }) }; CLASSES];
 /// Buffers outside the pool lent out.
 static TEMP_LENT: AtomicU64 = AtomicU64::new(0);
 
 /// Staging buffers lent out (mpive_stats: live_buffers).
 pub fn live_buffers() -> u64 {
-    FREE.iter().map(|f| f.lock().lent).sum::<u64>() + TEMP_LENT.load(Relaxed)
+    crate::stats::lent().wrapping_add(TEMP_LENT.load(Relaxed))
 }
 
-/// Bytes of idle buffers (mpive_stats: pool_cached_bytes).
+/// Bytes of idle buffers, shared and in the threads' caches (mpive_stats: pool_cached_bytes).
 pub fn cached_bytes() -> u64 {
-    FREE.iter().enumerate().map(|(c, f)| (f.lock().idle.len() as u64) << c).sum()
+    let shared: u64 = FREE
+        .iter()
+        .enumerate()
+        .map(|(c, f)| (f.lock().idle.len() as u64) << c)
+        .sum();
+    shared.wrapping_add(crate::stats::thread_cached_bytes())
+}
+
+/// Size classes with a per-thread idle buffer: 256 B to 64 KiB.
+const CACHED: usize = 9;
+
+/// This thread's idle buffer of each small class.
+struct Cache([Cell<Option<NonNull<u8>>>; CACHED]);
+
+impl Cache {
+    fn slot(&self, class: u32) -> Option<&Cell<Option<NonNull<u8>>>> {
+        self.0.get(class.checked_sub(MIN_CLASS)? as usize)
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        for (i, c) in self.0.iter().enumerate() {
+            if let Some(p) = c.take() {
+                let class = MIN_CLASS + i as u32;
+                crate::stats::add(Local::CachedBytes, (1u64 << class).wrapping_neg());
+                FREE[class as usize].lock().idle.push(p);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static CACHE: Cache = const { Cache([const { Cell::new(None) }; CACHED]) };
+}
+
+/// Takes this thread's idle buffer of `class`, if any.
+fn take_cached(class: u32) -> Option<NonNull<u8>> {
+    let p = CACHE
+        .try_with(|c| c.slot(class).and_then(Cell::take))
+        .ok()
+        .flatten()?;
+    crate::stats::add(Local::CachedBytes, (1u64 << class).wrapping_neg());
+    Some(p)
+}
+
+/// Keeps `p` as this thread's idle buffer of `class` if the slot is free; false if not kept.
+fn keep_cached(class: u32, p: NonNull<u8>) -> bool {
+    let kept = CACHE
+        .try_with(|c| match c.slot(class) {
+            Some(s) if s.get().is_none() => {
+                s.set(Some(p));
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    if kept {
+        crate::stats::add(Local::CachedBytes, 1 << class);
+    }
+    kept
 }
 /// Bytes of the pool's buffers, lent and idle.
 static POOL_BYTES: AtomicU64 = AtomicU64::new(0);
@@ -103,22 +165,15 @@ impl PoolBuf {
         if class as usize >= CLASSES {
             return Err(Error::new(Class::NoMem, format!("cannot stage {len} bytes: larger than the address space allows")));
         }
-        let cached = {
-            let mut f = FREE[class as usize].lock();
-            let p = f.idle.pop();
-            f.lent += p.is_some() as u64;
-            p
-        };
+        let cached = take_cached(class).or_else(|| FREE[class as usize].lock().idle.pop());
         let ptr = match cached {
             Some(p) => p,
             None => match grow(class, limit)? {
-                Some(p) => {
-                    FREE[class as usize].lock().lent += 1;
-                    p
-                }
+                Some(p) => p,
                 None => return Self::temporary(len),
             },
         };
+        crate::stats::add(Local::Lent, 1);
         Ok(PoolBuf { ptr, class, len: 0 })
     }
 
@@ -205,14 +260,20 @@ impl Drop for PoolBuf {
             }
             return;
         }
-        let mut f = FREE[self.class as usize].lock();
-        f.idle.push(self.ptr);
-        f.lent -= 1;
+        crate::stats::add(Local::Lent, u64::MAX); // minus one
+        if !keep_cached(self.class, self.ptr) {
+            FREE[self.class as usize].lock().idle.push(self.ptr);
+        }
     }
 }
 
-/// Frees every idle buffer (MPI_Finalize).
+/// Frees every idle buffer of the shared lists and of this thread's cache (MPI_Finalize).
 pub fn trim() {
+    for class in MIN_CLASS..MIN_CLASS + CACHED as u32 {
+        if let Some(p) = take_cached(class) {
+            FREE[class as usize].lock().idle.push(p);
+        }
+    }
     for (class, free) in FREE.iter().enumerate() {
         for p in free.lock().idle.drain(..) {
             POOL_BYTES.fetch_sub(1 << class, Relaxed);
@@ -226,6 +287,9 @@ pub fn trim() {
 mod tests {
     use super::*;
 
+    /// The tests that count buffers run one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
     #[test]
     fn sizes() {
         assert_eq!(parse_size("256M"), Some(256 << 20));
@@ -238,6 +302,7 @@ mod tests {
 
     #[test]
     fn buffers_are_reused() {
+        let _one = SERIAL.lock();
         let a = PoolBuf::get(100_000).unwrap();
         let pa = a.as_ptr();
         assert!(a.capacity() >= 100_000);
@@ -248,6 +313,7 @@ mod tests {
 
     #[test]
     fn the_limit_bounds_lent_and_idle_buffers() {
+        let _one = SERIAL.lock();
         // classes of their own (32 and 64 MiB), so that the other tests do not interfere
         let limit = 100 << 20; // with room for the other tests' small buffers
         let a = PoolBuf::get_within(32 << 20, limit).unwrap();
@@ -263,5 +329,45 @@ mod tests {
         let d = PoolBuf::get_within(64 << 20, 132 << 20).unwrap();
         assert!(d.class != TEMP, "idle buffers of other classes make room");
         drop((b, d));
+    }
+
+    #[test]
+    fn small_buffers_cross_threads_and_come_back_when_threads_end() {
+        let _one = SERIAL.lock();
+        let class = class_of(1000);
+        let live = live_buffers();
+        let shared = |c: u32| FREE[c as usize].lock().idle.len();
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            s.spawn(move || {
+                let a = PoolBuf::get(1000).unwrap();
+                let b = PoolBuf::get(1000).unwrap();
+                assert_eq!(live_buffers(), live + 2);
+                tx.send((a, b)).unwrap();
+            })
+            .join()
+            .unwrap();
+            s.spawn(move || {
+                let (a, b) = rx.recv().unwrap();
+                let pa = a.as_ptr();
+                drop(a); // kept in this thread's cache
+                drop(b); // the cache's slot is taken: to the shared list
+                assert_eq!(
+                    live_buffers(),
+                    live,
+                    "returned on another thread than the one that took them"
+                );
+                let c = PoolBuf::get(1000).unwrap();
+                assert_eq!(c.as_ptr(), pa, "this thread's cache is used first");
+            })
+            .join()
+            .unwrap();
+        });
+        assert_eq!(live_buffers(), live);
+        let before_trim = shared(class);
+        assert!(
+            before_trim >= 2,
+            "an ended thread's cached buffer goes back to the shared list"
+        );
     }
 }

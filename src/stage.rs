@@ -277,7 +277,7 @@ impl Plan {
             }
         }
         if !self.items.is_empty() {
-            crate::stats::STAGED_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            crate::stats::count_staged_call();
         }
         Ok(())
     }

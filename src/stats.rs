@@ -1,16 +1,106 @@
-//! Counters exposed through `mpive_stats()` (include/mpive.h): cheap relaxed atomics, touched only on
-//! VE paths.
+//! Counters exposed through `mpive_stats()` (include/mpive.h), touched only on VE paths.
+//!
+//! The counters of every staged call (staged calls, copies, bytes, staging buffers lent and cached)
+//! are per thread: each thread owns a block that only it writes, with a plain load and store, so the
+//! small VE messages' path has no atomic read-modify-write (issue 8: a contended-free `lock xadd`
+//! still costs as much as the rest of a staged call's bookkeeping). `mpive_stats` adds the blocks up;
+//! a thread's block is registered the first time it counts (one allocation per thread) and folded
+//! into the totals of exited threads when the thread ends. Rare events keep plain atomics.
 
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
-pub static STAGED_CALLS: AtomicU64 = AtomicU64::new(0);
-pub static COPIES: AtomicU64 = AtomicU64::new(0);
-pub static COPIED_BYTES: AtomicU64 = AtomicU64::new(0);
 pub static POOL_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 pub static PENDING_REQUESTS: AtomicU64 = AtomicU64::new(0);
 pub static HEAP_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 pub static PIPELINED: AtomicU64 = AtomicU64::new(0);
 pub static TEMP_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The per-thread counters.
+#[derive(Clone, Copy)]
+#[repr(usize)]
+pub enum Local {
+    StagedCalls,
+    Copies,
+    CopiedBytes,
+    /// Pool buffers taken minus returned by this thread (wrapping: a buffer may be returned by
+    /// another thread than the one that took it; the sum over threads is exact).
+    Lent,
+    /// Bytes of idle pool buffers kept in this thread's cache (wrapping, as `Lent`).
+    CachedBytes,
+}
+const LOCALS: usize = 5;
+
+type Block = [AtomicU64; LOCALS];
+
+/// Every live thread's block, and the totals of the threads that ended.
+struct Registry {
+    live: Vec<Arc<Block>>,
+    ended: [u64; LOCALS],
+}
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    live: Vec::new(),
+    ended: [0; LOCALS],
+});
+
+/// This thread's block; on thread exit its counts go to `ended`.
+struct Mine(Arc<Block>);
+
+impl Mine {
+    fn register() -> Mine {
+        let b: Arc<Block> = Arc::new([const { AtomicU64::new(0) }; LOCALS]);
+        REGISTRY.lock().live.push(b.clone());
+        Mine(b)
+    }
+}
+
+impl Drop for Mine {
+    fn drop(&mut self) {
+        let mut r = REGISTRY.lock();
+        r.live.retain(|b| !Arc::ptr_eq(b, &self.0));
+        for (e, c) in r.ended.iter_mut().zip(self.0.iter()) {
+            *e = e.wrapping_add(c.load(Relaxed));
+        }
+    }
+}
+
+thread_local! {
+    static MINE: Mine = Mine::register();
+}
+
+/// Adds `n` (wrapping; a negative amount as its two's complement) to this thread's counter `c`.
+#[inline]
+pub fn add(c: Local, n: u64) {
+    let done = MINE.try_with(|m| {
+        let a = &m.0[c as usize];
+        // Only this thread writes its block: no read-modify-write needed.
+        a.store(a.load(Relaxed).wrapping_add(n), Relaxed);
+    });
+    if done.is_err() {
+        // This thread is ending (its block is gone): count with the threads that ended.
+        let mut r = REGISTRY.lock();
+        r.ended[c as usize] = r.ended[c as usize].wrapping_add(n);
+    }
+}
+
+/// The sum of counter `c` over all threads.
+fn total(c: Local) -> u64 {
+    let r = REGISTRY.lock();
+    r.live.iter().fold(r.ended[c as usize], |t, b| {
+        t.wrapping_add(b[c as usize].load(Relaxed))
+    })
+}
+
+/// Staging buffers lent out, over all threads.
+pub fn lent() -> u64 {
+    total(Local::Lent)
+}
+
+/// Bytes of idle buffers in the threads' caches.
+pub fn thread_cached_bytes() -> u64 {
+    total(Local::CachedBytes)
+}
 
 /// The allocator of libmpive's own Rust code: the system allocator, counting allocations, so that
 /// `heap_allocations` proves that steady-state VE traffic allocates nothing (issue 8). One relaxed
@@ -45,8 +135,13 @@ static ALLOCATOR: Counting = Counting;
 
 #[inline]
 pub fn count_copy(n: usize) {
-    COPIES.fetch_add(1, Relaxed);
-    COPIED_BYTES.fetch_add(n as u64, Relaxed);
+    add(Local::Copies, 1);
+    add(Local::CopiedBytes, n as u64);
+}
+
+#[inline]
+pub fn count_staged_call() {
+    add(Local::StagedCalls, 1);
 }
 
 /// Snapshot of the counters, as the C API returns it.
@@ -82,9 +177,9 @@ pub const STATS_V1_SIZE: usize = std::mem::offset_of!(MpiveStats, heap_allocatio
 
 pub fn snapshot() -> MpiveStats {
     MpiveStats {
-        staged_calls: STAGED_CALLS.load(Relaxed),
-        copies: COPIES.load(Relaxed),
-        copied_bytes: COPIED_BYTES.load(Relaxed),
+        staged_calls: total(Local::StagedCalls),
+        copies: total(Local::Copies),
+        copied_bytes: total(Local::CopiedBytes),
         live_buffers: crate::pool::live_buffers(),
         pool_allocations: POOL_ALLOCATIONS.load(Relaxed),
         pool_cached_bytes: crate::pool::cached_bytes(),
@@ -92,5 +187,56 @@ pub fn snapshot() -> MpiveStats {
         heap_allocations: HEAP_ALLOCATIONS.load(Relaxed),
         pipelined: PIPELINED.load(Relaxed),
         temp_allocations: TEMP_ALLOCATIONS.load(Relaxed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_thread_counters_add_up_over_live_and_ended_threads() {
+        let before = (total(Local::Copies), total(Local::CopiedBytes));
+        let go = std::sync::Barrier::new(5);
+        let blocks = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        for _ in 0..1000 {
+                            count_copy(3);
+                        }
+                        blocks
+                            .lock()
+                            .unwrap()
+                            .push(MINE.with(|m| Arc::as_ptr(&m.0) as usize));
+                        go.wait(); // all four alive: their blocks are summed while registered
+                        go.wait();
+                    })
+                })
+                .collect();
+            go.wait();
+            assert_eq!(total(Local::Copies) - before.0, 4000);
+            go.wait();
+            // joined: the threads' destructors have run
+            threads.into_iter().for_each(|t| t.join().unwrap());
+        });
+        // the threads ended: their counts moved to the totals of ended threads, none lost or doubled
+        assert_eq!(
+            (
+                total(Local::Copies) - before.0,
+                total(Local::CopiedBytes) - before.1
+            ),
+            (4000, 12000)
+        );
+        let ended = blocks.into_inner().unwrap();
+        assert!(
+            REGISTRY
+                .lock()
+                .live
+                .iter()
+                .all(|b| !ended.contains(&(Arc::as_ptr(b) as usize))),
+            "ended threads unregister their blocks"
+        );
     }
 }

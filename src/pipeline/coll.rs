@@ -23,7 +23,7 @@ use crate::dma::{self, Slot};
 use crate::errors::{Error, Obj, Result};
 use crate::pool::PoolBuf;
 use crate::stage::{Plan, Use};
-use crate::stats::{PIPELINED, STAGED_CALLS};
+use crate::stats::{count_staged_call, PIPELINED};
 use crate::tune;
 use crate::ve;
 use std::ffi::{c_int, c_void};
@@ -215,7 +215,7 @@ unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int,
         }
         return Ok(rc);
     }
-    STAGED_CALLS.fetch_add(1, Ordering::Relaxed);
+    count_staged_call();
     PIPELINED.fetch_add(1, Ordering::Relaxed);
     let (s0, r0) = (sbuf as usize, rbuf as usize);
     let load_from = move |k: usize| if in_place { r0 + off(k) } else { s0 + off(k) };
@@ -297,7 +297,7 @@ unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Hand
         return Ok(chunks_at(buf.cast()));
     }
     if linear(t) {
-        STAGED_CALLS.fetch_add(1, Ordering::Relaxed);
+        count_staged_call();
         PIPELINED.fetch_add(1, Ordering::Relaxed);
         let b = buf as usize;
         let at = move |k: usize| b + k * chunk;

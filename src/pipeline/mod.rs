@@ -61,7 +61,7 @@ use crate::errors::{Error, Obj, Result};
 use crate::pool::PoolBuf;
 use crate::requests::{self, Kind};
 use crate::stage::Plan;
-use crate::stats::{PIPELINED, STAGED_CALLS};
+use crate::stats::{count_staged_call, PIPELINED};
 use crate::tune;
 use crate::ve;
 use parking_lot::Mutex;
@@ -959,7 +959,7 @@ unsafe fn send_ve_inner(plan: &mut Plan, how: HeaderSend, buf: *const c_void, co
         return Err(e);
     }
     if rc == 0 {
-        STAGED_CALLS.fetch_add(1, Ordering::Relaxed);
+        count_staged_call();
         PIPELINED.fetch_add(1, Ordering::Relaxed);
         if let HeaderSend::Nonblocking(..) = how {
             // the header lives as long as the application's request
