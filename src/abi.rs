@@ -445,6 +445,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn status_byte_counts() {
+        // MPICH: count_lo, then the high bits shifted left by one above the cancelled bit
+        let m = Abi::new(Family::Mpich, "MPICH".into(), &|_| None).unwrap();
+        for (count, cancelled) in [(0i64, 1), (7, 0), (3_000_000_000, 1), (5_000_000_000, 1), ((1 << 40) + 12345, 0)] {
+            let st: [i32; 5] = [count as i32, ((((count as u64) >> 32) << 1) as i32) | cancelled, 1, 2, 3];
+            // SAFETY: a 20-byte MPICH status.
+            assert_eq!(unsafe { m.status_bytes(st.as_ptr().cast()) }, count, "MPICH count {count}");
+        }
+        // Open MPI: size_t _ucount after four ints
+        let o = Abi::new(Family::OpenMpi, "Open MPI".into(), &|s| Some(s.len())).unwrap();
+        let mut st = [0u8; 24];
+        st[..16].fill(0xff);
+        st[16..].copy_from_slice(&5_000_000_000u64.to_ne_bytes());
+        // SAFETY: a 24-byte Open MPI status.
+        assert_eq!(unsafe { o.status_bytes(st.as_ptr().cast()) }, 5_000_000_000);
+    }
+
+    #[test]
     fn mpich_handles_compare_as_32_bit() {
         let abi = Abi::new(Family::Mpich, "MPICH".into(), &|_| None).unwrap();
         assert!(abi.same(0xdead_beef_4400_0000, 0x4400_0000));
