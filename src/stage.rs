@@ -148,79 +148,12 @@ impl Plan {
             return Ok(buf as *mut c_void);
         }
         let base = buf as usize as i64;
-        // The common case, and the small messages' path (issue 8): one segment of a predefined type
-        // without holes, loaded and stored whole or not at all; a receive into it at the buffer's
-        // address stores only what arrived. No layouts to compute.
-        if let [s] = segs {
-            let whole = |part: &[Seg]| part.is_empty() || std::ptr::eq(part, segs);
-            if s.count > 0 && whole(load) && whole(store) && (!recv || s.disp == 0) {
-                // SAFETY: forwarded contract.
-                let t = unsafe { datatype::info(s.dt) }?;
-                if t.named && t.dense(s.count) {
-                    let span = t.span(s.count).shift(s.disp);
-                    let host = PoolBuf::get(span.len() as usize)?;
-                    let host_for_buf = (host.as_ptr() as i64 - span.lo) as usize as *mut c_void;
-                    self.receives |= recv;
-                    self.items.push(Staged {
-                        ve: (base + span.lo) as usize,
-                        host,
-                        len: span.len() as usize,
-                        load: (!load.is_empty()).then_some(Layout::All),
-                        store: (!store.is_empty()).then_some(Layout::All),
-                        limit: recv,
-                        upto: None,
-                    });
-                    return Ok(host_for_buf);
-                }
-            }
-        }
-        let mut span = Span::EMPTY;
-        let mut infos: SmallVec<[(Seg, datatype::TypeInfo); 1]> = SmallVec::new();
-        for s in segs {
-            if s.count < 0 {
-                return Err(Error::new(Class::Count, format!("negative count {}", s.count)));
-            }
-            if s.count == 0 {
-                continue;
-            }
-            // SAFETY: forwarded contract.
-            let t = unsafe { datatype::info(s.dt) }?;
-            span = span.union(t.span(s.count).shift(s.disp));
-            infos.push((*s, t));
-        }
-        let len = span.len() as usize;
-        let host = PoolBuf::get(len)?;
+        // SAFETY: forwarded contract.
+        let (span, load, store, limit) = unsafe { layouts(segs, load, store, recv) }?;
+        let host = PoolBuf::get(span.len() as usize)?;
         self.receives |= recv;
-        let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
-        // A receive stores only what arrived: exact for a predefined type, and for derived types the
-        // span is loaded first so that bytes which did not arrive are written back unchanged.
-        let limit = recv && single_named;
-        let must_load_for_recv = recv && !single_named;
-        let load_layout = if must_load_for_recv {
-            // SAFETY: forwarded contract.
-            Some(unsafe { layout(&infos, segs, true, span) }?)
-        } else if load.is_empty() {
-            None
-        } else {
-            // SAFETY: forwarded contract.
-            Some(unsafe { layout(&infos, load, std::ptr::eq(load, segs), span) }?)
-        };
-        let store_layout = if store.is_empty() {
-            None
-        } else {
-            // SAFETY: forwarded contract.
-            Some(unsafe { layout(&infos, store, std::ptr::eq(store, segs), span) }?)
-        };
         let host_for_buf = (host.as_ptr() as i64 - span.lo) as usize as *mut c_void;
-        self.items.push(Staged {
-            ve: (base + span.lo) as usize,
-            host,
-            len,
-            load: load_layout,
-            store: store_layout,
-            limit,
-            upto: None,
-        });
+        self.items.push(Staged { ve: (base + span.lo) as usize, host, len: span.len() as usize, load, store, limit, upto: None });
         Ok(host_for_buf)
     }
 
@@ -316,6 +249,60 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// What [`Plan::stage_with`] stages for `segs`: the span, the load and store layouts, and whether a
+/// receive stores only what arrived.
+unsafe fn layouts(segs: &[Seg], load: &[Seg], store: &[Seg], recv: bool) -> Result<(Span, Option<Layout>, Option<Layout>, bool)> {
+    // The common case, and the small messages' path (issue 8): one segment of a predefined type
+    // without holes, loaded and stored whole or not at all; a receive into it at the buffer's
+    // address stores only what arrived. No layouts to compute.
+    if let [s] = segs {
+        let whole = |part: &[Seg]| part.is_empty() || std::ptr::eq(part, segs);
+        if s.count > 0 && whole(load) && whole(store) && (!recv || s.disp == 0) {
+            // SAFETY: forwarded contract.
+            let t = unsafe { datatype::info(s.dt) }?;
+            if t.named && t.dense(s.count) {
+                let all = |part: &[Seg]| (!part.is_empty()).then_some(Layout::All);
+                return Ok((t.span(s.count).shift(s.disp), all(load), all(store), recv));
+            }
+        }
+    }
+    let mut span = Span::EMPTY;
+    let mut infos: SmallVec<[(Seg, datatype::TypeInfo); 1]> = SmallVec::new();
+    for s in segs {
+        if s.count < 0 {
+            return Err(Error::new(Class::Count, format!("negative count {}", s.count)));
+        }
+        if s.count == 0 {
+            continue;
+        }
+        // SAFETY: forwarded contract.
+        let t = unsafe { datatype::info(s.dt) }?;
+        span = span.union(t.span(s.count).shift(s.disp));
+        infos.push((*s, t));
+    }
+    let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
+    // A receive stores only what arrived: exact for a predefined type, and for derived types the
+    // span is loaded first so that bytes which did not arrive are written back unchanged.
+    let limit = recv && single_named;
+    let must_load_for_recv = recv && !single_named;
+    let load_layout = if must_load_for_recv {
+        // SAFETY: forwarded contract.
+        Some(unsafe { layout(&infos, segs, true, span) }?)
+    } else if load.is_empty() {
+        None
+    } else {
+        // SAFETY: forwarded contract.
+        Some(unsafe { layout(&infos, load, std::ptr::eq(load, segs), span) }?)
+    };
+    let store_layout = if store.is_empty() {
+        None
+    } else {
+        // SAFETY: forwarded contract.
+        Some(unsafe { layout(&infos, store, std::ptr::eq(store, segs), span) }?)
+    };
+    Ok((span, load_layout, store_layout, limit))
 }
 
 /// How many bytes of `s` may be stored: all, or those before the position its call wrote.
