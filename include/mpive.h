@@ -35,6 +35,20 @@ typedef struct mpive_stats_t {
   // Staging buffers allocated outside the pool because it was at its limit (MPIVE_STAGING_LIMIT);
   // freed when returned.
   uint64_t temp_allocations;
+  // libveo copy calls from VE to host memory (VE->VH), their bytes and nanoseconds.
+  uint64_t copies_from_ve;
+  uint64_t bytes_from_ve;
+  uint64_t time_ns_from_ve;
+  // libveo copy calls from host to VE memory (VH->VE), their bytes and nanoseconds.
+  uint64_t copies_to_ve;
+  uint64_t bytes_to_ve;
+  uint64_t time_ns_to_ve;
+  // Transfers between two VE addresses (`mpive_hmemcpy` with both ends VE memory), their bytes
+  // and nanoseconds. Each is made of one copy from and one copy to the VE, which the six
+  // counters above include.
+  uint64_t ve_to_ve;
+  uint64_t bytes_ve_to_ve;
+  uint64_t time_ns_ve_to_ve;
 } mpive_stats_t;
 
 #ifdef __cplusplus

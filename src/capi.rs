@@ -95,8 +95,14 @@ pub unsafe extern "C" fn mpive_hmemcpy(dst: *mut c_void, src: *const c_void, siz
             (true, false) => crate::ve::write(dst as usize, src.cast(), size),
             (true, true) => match crate::ve::veo() {
                 Ok(_) => {
+                    let t = std::time::Instant::now();
                     let mut tmp = vec![0u8; size];
-                    crate::ve::read(tmp.as_mut_ptr(), src as usize, size).and_then(|_| crate::ve::write(dst as usize, tmp.as_ptr(), size))
+                    let r = crate::ve::read(tmp.as_mut_ptr(), src as usize, size)
+                        .and_then(|_| crate::ve::write(dst as usize, tmp.as_ptr(), size));
+                    if r.is_ok() && size > 0 {
+                        crate::stats::count_ve_to_ve(size, t.elapsed().as_nanos() as u64);
+                    }
+                    r
                 }
                 Err(e) => Err(e),
             },

@@ -30,8 +30,29 @@ pub enum Local {
     Lent,
     /// Bytes of idle pool buffers kept in this thread's cache (wrapping, as `Lent`).
     CachedBytes,
+    /// libveo copy calls by direction ([`Dir`]): calls, bytes, nanoseconds spent in them.
+    FromVeCopies,
+    FromVeBytes,
+    FromVeNs,
+    ToVeCopies,
+    ToVeBytes,
+    ToVeNs,
+    /// Transfers whose both ends are VE memory (each made of one copy from and one to the VE, also
+    /// counted above).
+    VeVeTransfers,
+    VeVeBytes,
+    VeVeNs,
 }
-const LOCALS: usize = 5;
+const LOCALS: usize = 14;
+
+/// The direction of a copy between host and VE memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    /// VE to host (VE->VH): `veo_hmemcpy` with a VE source, `veo_read_mem`.
+    FromVe,
+    /// Host to VE (VH->VE): `veo_hmemcpy` with a VE destination, `veo_write_mem`.
+    ToVe,
+}
 
 type Block = [AtomicU64; LOCALS];
 
@@ -142,10 +163,27 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Counts one libveo copy call of `n` bytes in direction `dir` that took `ns` nanoseconds.
 #[inline]
-pub fn count_copy(n: usize) {
+pub fn count_copy(dir: Dir, n: usize, ns: u64) {
     add(Local::Copies, 1);
     add(Local::CopiedBytes, n as u64);
+    let (c, b, t) = match dir {
+        Dir::FromVe => (Local::FromVeCopies, Local::FromVeBytes, Local::FromVeNs),
+        Dir::ToVe => (Local::ToVeCopies, Local::ToVeBytes, Local::ToVeNs),
+    };
+    add(c, 1);
+    add(b, n as u64);
+    add(t, ns);
+}
+
+/// Counts one transfer of `n` bytes between two VE addresses that took `ns` nanoseconds (its two
+/// libveo copies are counted by [`count_copy`] as well).
+#[inline]
+pub fn count_ve_to_ve(n: usize, ns: u64) {
+    add(Local::VeVeTransfers, 1);
+    add(Local::VeVeBytes, n as u64);
+    add(Local::VeVeNs, ns);
 }
 
 #[inline]
@@ -179,6 +217,22 @@ pub struct MpiveStats {
     /// Staging buffers allocated outside the pool because it was at its limit (MPIVE_STAGING_LIMIT);
     /// freed when returned.
     pub temp_allocations: u64,
+    // Added in libmpive 0.3 (mpive_stats_sized() with the full size). Every libveo copy call is
+    // counted once in `copies` and once in one direction below; `time_ns` is wall time inside them.
+    /// libveo copy calls from VE to host memory (VE->VH), their bytes and nanoseconds.
+    pub copies_from_ve: u64,
+    pub bytes_from_ve: u64,
+    pub time_ns_from_ve: u64,
+    /// libveo copy calls from host to VE memory (VH->VE), their bytes and nanoseconds.
+    pub copies_to_ve: u64,
+    pub bytes_to_ve: u64,
+    pub time_ns_to_ve: u64,
+    /// Transfers between two VE addresses (`mpive_hmemcpy` with both ends VE memory), their bytes
+    /// and nanoseconds. Each is made of one copy from and one copy to the VE, which the six
+    /// counters above include.
+    pub ve_to_ve: u64,
+    pub bytes_ve_to_ve: u64,
+    pub time_ns_ve_to_ve: u64,
 }
 
 /// Bytes of [`MpiveStats`] that `mpive_stats()` writes: the fields up to `pending_requests`.
@@ -196,6 +250,15 @@ pub fn snapshot() -> MpiveStats {
         heap_allocations: HEAP_ALLOCATIONS.load(Relaxed),
         pipelined: PIPELINED.load(Relaxed),
         temp_allocations: TEMP_ALLOCATIONS.load(Relaxed),
+        copies_from_ve: total(Local::FromVeCopies),
+        bytes_from_ve: total(Local::FromVeBytes),
+        time_ns_from_ve: total(Local::FromVeNs),
+        copies_to_ve: total(Local::ToVeCopies),
+        bytes_to_ve: total(Local::ToVeBytes),
+        time_ns_to_ve: total(Local::ToVeNs),
+        ve_to_ve: total(Local::VeVeTransfers),
+        bytes_ve_to_ve: total(Local::VeVeBytes),
+        time_ns_ve_to_ve: total(Local::VeVeNs),
     }
 }
 
@@ -213,7 +276,7 @@ mod tests {
                 .map(|_| {
                     s.spawn(|| {
                         for _ in 0..1000 {
-                            count_copy(3);
+                            count_copy(Dir::FromVe, 3, 1);
                         }
                         blocks.lock().unwrap().push(MINE.with(|m| m.0.clone()));
                         go.wait(); // all four alive: their blocks are summed while registered
@@ -229,6 +292,7 @@ mod tests {
         });
         // the threads ended: their counts moved to the totals of ended threads, none lost or doubled
         assert_eq!((total(Local::Copies) - before.0, total(Local::CopiedBytes) - before.1), (4000, 12000));
+        assert!(total(Local::FromVeCopies) >= 4000 && total(Local::FromVeNs) >= 4000);
         // the test holds the only references left: the threads and the registry dropped theirs
         let ended = blocks.into_inner().unwrap();
         assert!(ended.iter().all(|b| Arc::strong_count(b) == 1), "ended threads unregister their blocks");

@@ -144,12 +144,13 @@ pub unsafe fn read(dst: *mut u8, src: usize, n: usize) -> Result<()> {
         return Ok(());
     }
     let v = veo()?;
+    let t = std::time::Instant::now();
     // SAFETY: dst is the caller's; libveo checks the VE side.
     let rc = unsafe { (v.hmemcpy)(dst.cast(), src as *const c_void, n) };
     if rc != 0 {
         return Err(copy_error("from", n, src, rc));
     }
-    crate::stats::count_copy(n);
+    crate::stats::count_copy(crate::stats::Dir::FromVe, n, t.elapsed().as_nanos() as u64);
     Ok(())
 }
 
@@ -162,12 +163,13 @@ pub unsafe fn write(dst: usize, src: *const u8, n: usize) -> Result<()> {
         return Ok(());
     }
     let v = veo()?;
+    let t = std::time::Instant::now();
     // SAFETY: src is the caller's; libveo checks the VE side.
     let rc = unsafe { (v.hmemcpy)(dst as *mut c_void, src.cast(), n) };
     if rc != 0 {
         return Err(copy_error("to", n, dst, rc));
     }
-    crate::stats::count_copy(n);
+    crate::stats::count_copy(crate::stats::Dir::ToVe, n, t.elapsed().as_nanos() as u64);
     Ok(())
 }
 
