@@ -25,10 +25,16 @@ _path = None         # where it came from ("LD_PRELOAD" / the global scope, or a
 
 
 class Stats(ctypes.Structure):
-    """struct mpive_stats_t"""
+    """struct mpive_stats_t (include/mpive.h): the first STATS_V1_FIELDS fields are those of libmpive
+    0.1 (`mpive_stats`); `mpive_stats_sized` fills them all."""
     _fields_ = [(name, ctypes.c_uint64) for name in (
         "staged_calls", "copies", "copied_bytes", "live_buffers", "pool_allocations",
-        "pool_cached_bytes", "pending_requests")]
+        "pool_cached_bytes", "pending_requests", "heap_allocations", "pipelined", "temp_allocations",
+        "copies_from_ve", "bytes_from_ve", "time_ns_from_ve", "copies_to_ve", "bytes_to_ve",
+        "time_ns_to_ve", "ve_to_ve", "bytes_ve_to_ve", "time_ns_ve_to_ve")]
+
+
+STATS_V1_FIELDS = 7
 
 
 def _in_global_scope():
@@ -77,7 +83,22 @@ def _declare(lib):
     lib.mpive_hmemcpy.argtypes = [c.c_void_p, c.c_void_p, c.c_size_t]
     lib.mpive_stats.restype = c.c_int
     lib.mpive_stats.argtypes = [c.POINTER(Stats)]
+    if hasattr(lib, "mpive_stats_sized"):  # libmpive 0.3 and later
+        lib.mpive_stats_sized.restype = c.c_int
+        lib.mpive_stats_sized.argtypes = [c.POINTER(Stats), c.c_size_t]
     return lib
+
+
+def stats():
+    """libmpive's counters: (Stats, names of the fields it filled). An older libmpive without
+    `mpive_stats_sized` fills only the first STATS_V1_FIELDS."""
+    s = Stats()
+    lb = lib()
+    if hasattr(lb, "mpive_stats_sized"):
+        lb.mpive_stats_sized(ctypes.byref(s), ctypes.sizeof(Stats))
+        return s, [name for name, _ in Stats._fields_]
+    lb.mpive_stats(ctypes.byref(s))
+    return s, [name for name, _ in Stats._fields_[:STATS_V1_FIELDS]]
 
 
 def load():

@@ -68,7 +68,18 @@ def hmemcpy(dst, src, size):
 
 def stats():
     """libmpive's counters as a dict: staged_calls, copies, copied_bytes, live_buffers,
-    pool_allocations, pool_cached_bytes, pending_requests."""
-    s = _shim.Stats()
-    _shim.lib().mpive_stats(ctypes.byref(s))
-    return {name: getattr(s, name) for name, _ in _shim.Stats._fields_}
+    pool_allocations, pool_cached_bytes, pending_requests, and (libmpive 0.3) heap_allocations,
+    pipelined, temp_allocations, and the libveo copies per direction with their bytes and
+    nanoseconds: copies_from_ve, bytes_from_ve, time_ns_from_ve (VE->VH), copies_to_ve, bytes_to_ve,
+    time_ns_to_ve (VH->VE), ve_to_ve, bytes_ve_to_ve, time_ns_ve_to_ve (hmemcpy between two VE
+    addresses, whose two halves the from/to counters include). See include/mpive.h."""
+    s, names = _shim.stats()
+    return {name: getattr(s, name) for name in names}
+
+
+# mpi4py-ve's mpi4pyve.veo is a package whose functions live in mpi4pyve.veo.veo: here that name is
+# this module itself, so `from mpi4pyve.veo.veo import alloc_hmem` works too
+import sys as _sys  # noqa: E402
+
+veo = _sys.modules[__name__]
+_sys.modules[__name__ + ".veo"] = veo
