@@ -22,7 +22,8 @@ except ImportError as _exc:
             f"MPI4PY_LIBMPI=libmpich.so.12 (see docs/python.md of libmpi-ve).") from _exc
     raise
 
-from . import _patch  # noqa: E402
+from . import _compat, _patch  # noqa: E402
 
 _patch.install(_MPI)
+_compat.install(_MPI)  # MPI.UB/LB/HOST (removed, with the reason) and MPI.MPIException of mpi4py 3
 sys.modules[__name__] = _MPI

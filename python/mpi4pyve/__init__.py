@@ -8,9 +8,20 @@ exception. See docs/python.md of libmpi-ve.
 """
 __version__ = "0.1.0"
 
+__author__ = "libmpi-ve"
+__credits__ = "mpi4py (Lisandro Dalcin), NEC's mpi4py-ve"
+
+import sys as _sys  # noqa: E402
+
 from mpi4py import rc  # noqa: E402,F401  (mpi4py's run-time configuration, as mpi4py.rc)
 
-__all__ = ["MPI", "rc", "veo", "simve", "futures", "get_config", "__version__"]
+from ._compat import get_include, profile  # noqa: E402,F401
+
+# as in mpi4py-ve: `import mpi4pyve.rc` works and is mpi4py's rc (set it before `from mpi4pyve import MPI`)
+_sys.modules[__name__ + ".rc"] = rc
+
+__all__ = ["MPI", "rc", "veo", "simve", "futures", "util", "bench", "run", "dl", "get_config", "get_include",
+           "profile", "__version__"]
 
 
 def get_config():

@@ -15,6 +15,9 @@ options:
   --version            show the versions of mpi4pyve, libmpive and mpi4py and exit
   --mpi-lib-version    show the MPI library version and exit
   -rc <key=value,...>  set 'mpi4py.rc.key=value'
+  -p|--profile <pmpi>  use <pmpi> for profiling (mpi4pyve.profile)
+  --mpe                profile with MPE
+  --vt                 profile with VampirTrace
   -h|--help            show this help message and exit"""
 
 
@@ -57,6 +60,9 @@ def main(argv=None):
     args = list(sys.argv[1:] if argv is None else argv)
     while args and args[0].startswith("-") and args[0] not in ("-m", "-c", "-"):
         opt = args.pop(0)
+        if opt.startswith("--") and "=" in opt:  # --rc=key=value, --profile=name
+            opt, value = opt.split("=", 1)
+            args.insert(0, value)
         if opt in ("-h", "-help", "--help"):
             _usage()
         elif opt in ("-version", "--version"):
@@ -78,6 +84,16 @@ def main(argv=None):
             if not args:
                 _usage("argument expected for -rc")
             _set_rc(args.pop(0))
+        elif opt in ("-p", "-profile", "--profile", "-mpe", "--mpe", "-vt", "--vt"):
+            if opt.lstrip("-") in ("mpe", "vt"):
+                name = opt.lstrip("-")
+            elif not args or args[0].startswith("-"):
+                _usage(f"argument expected for {opt}")
+            else:
+                name = args.pop(0)
+            from . import profile  # noqa: PLC0415
+
+            profile(name)
         else:
             _usage(f"unknown option {opt}")
     if not args:
