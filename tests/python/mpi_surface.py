@@ -155,6 +155,17 @@ def test_bench_functions_run_through_mpi4pyve():
         bench.main.commands["futures"](comm, [])
 
 
+def test_bench_pingpong_of_ve_arrays_is_staged():
+    from mpi4pyve import bench, util
+    c0 = util.nmpi_aveo_dma.count
+    res = bench.pingpong(comm, ["-a", "ve", "-q", "-m", "1", "-n", "4096", "-l", "3", "-s", "1"])
+    c1 = util.nmpi_aveo_dma.count
+    assert [r[0] for r in res] == [1 << k for k in range(13)]
+    if rank < 2 and size > 1:
+        # each of the 13 sizes: 4 sends and 4 receives of VE arrays on ranks 0 and 1
+        assert c1[1] - c0[1] >= 13 * 4 and c1[2] - c0[2] >= 13 * 4, (c0, c1)
+
+
 def test_run_set_abort_status_returns_exc_info():
     from mpi4pyve import run
     try:
