@@ -54,6 +54,14 @@ def test_submodule_imports(module):
         assert hasattr(m, name), f"{module}.{name}"
 
 
+def test_star_import():
+    ns = {}
+    exec("from mpi4pyve import *", ns)  # noqa: S102
+    for name in mpi4pyve.__all__:
+        assert name in ns, name
+    assert ns["MPI"] is MPI
+
+
 def test_rc_is_a_module_and_is_mpi4pys_rc():
     import mpi4py
 
