@@ -15,6 +15,7 @@ options:
   --version            show the versions of mpi4pyve, libmpive and mpi4py and exit
   --mpi-lib-version    show the MPI library version and exit
   -rc <key=value,...>  set 'mpi4py.rc.key=value'
+  --simulate           VE memory from the simulated VE bundled with mpi4pyve (MPI4PYVE_SIMULATE=1)
   -h|--help            show this help message and exit"""
 
 
@@ -74,6 +75,10 @@ def main(argv=None):
 
             print(MPI.Get_library_version())
             sys.exit(0)
+        elif opt in ("-simulate", "--simulate"):
+            import os  # noqa: PLC0415
+
+            os.environ["MPI4PYVE_SIMULATE"] = "1"
         elif opt in ("-rc", "--rc"):
             if not args:
                 _usage("argument expected for -rc")
