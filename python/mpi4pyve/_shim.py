@@ -99,7 +99,10 @@ def load():
     if _lib is not None:
         return _lib
     if _in_global_scope():
-        select_mpi()
+        if "mpi4py.MPI" not in sys.modules:  # else mpi4py has chosen, and libmpive may have too
+            chosen = select_mpi()
+            if chosen is not None:
+                _satisfy_needed(*chosen)
         _lib = _declare(ctypes.CDLL(None))
         _path = "preloaded or linked"
         _simulate()
