@@ -12,7 +12,7 @@ MPICH_WHEEL="mpich==5.0.2"
 PY=${PYTHON:-python3}
 
 sources=$(git ls-files -z -c -o --exclude-standard -- python Cargo.toml Cargo.lock build.rs cbindgen.toml src simve include \
-          | xargs -0 sha256sum | sha256sum | cut -c1-16)
+          | sort -z -u | xargs -0 sha256sum | sha256sum | cut -c1-16)
 key=$(printf '%s %s %s\n' "$sources" "$MPICH_WHEEL" "$($PY -c 'import sys; print(sys.version)')" | sha256sum | cut -c1-16)
 out=build/wheel/$key
 if [ -f "$out/done" ]; then

@@ -192,3 +192,17 @@ def test_mpiabi_pitfall(built, tmp_path):
     lines = out.splitlines()
     assert "5.0.2" in lines[0], desc
     assert os.path.samefile(lines[1].split(" (")[0], venv / "lib" / "libmpi.so.12"), desc
+
+
+def test_tutorial_without_simulate_flag(built, tmp_path):
+    """Without --simulate, mpi4pyve.simve still takes the bundled simulated libveo on a host without
+    VEOS (the issue's command line: mpiexec -n 2 python -m mpi4pyve tutorial.py)."""
+    venv = built / "venv-mpich"
+    if os.path.exists("/opt/nec/ve/veos/lib64/libveo.so.1"):
+        pytest.skip("a real VE host: simve uses VEOS's libveo")
+    shutil.copy(TUTORIAL, tmp_path / "tutorial.py")
+    rc, out, err, desc = run(["mpiexec", "-n", "2", venv / "bin" / "python", "-m", "mpi4pyve", "tutorial.py"],
+                             clean_env(venv), tmp_path)
+    assert rc == 0, desc
+    expected = re.findall(r'^say\("(.*)"\)$', TUTORIAL.read_text(), re.M)
+    assert re.findall(r"^(.*): ok$", out, re.M) == expected, desc
