@@ -282,6 +282,10 @@ def select_mpi():
         return None
     abi_set = mod.MPIABI or os.environ.get("MPI4PY_MPIABI")
     abi = mod._get_mpiabi_from_string(abi_set) if abi_set else None
+    if abi is not None and abi not in ABI_SONAME and not (mod.LIBMPI or os.environ.get("MPI4PY_LIBMPI")):
+        # an ABI whose extension's soname mpi4pyve does not know (the MPI-5 standard ABI, "mpiabi"): no
+        # guess; libmpive finds the library mpi4py's extension loads, and check_same_mpi compares
+        return None
     for cand, how in _mpi_candidates(mod, abi):
         try:
             lib = ctypes.CDLL(cand, mode=os.RTLD_LAZY | os.RTLD_LOCAL)
