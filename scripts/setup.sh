@@ -31,7 +31,8 @@ echo "== Python environment (.venv)"
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -r requirements-dev.txt
 echo "== mpi4pyve (pip install ./python)"
-.venv/bin/pip install -q ./python
+# development copy: no bundled libmpive, the package uses target/release (the wheel: scripts/test-wheel.sh)
+MPI4PYVE_NO_BUNDLE=1 .venv/bin/pip install -q ./python
 # mpi4py's own test suite, from the sdist of the installed (pinned) version: tests/test_python_mpi4py_suite.py
 v=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("mpi4py"))')
 if [ ! -f "build/mpi4py-sdist/mpi4py-$v/test/main.py" ]; then

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release
 cargo test --release --workspace --quiet
+# the mpi4pyve wheel and fresh environments with it (cached by source hash), for tests/test_wheel.py
+bash scripts/test-wheel.sh > /dev/null
 .venv/bin/python -m pytest "$@"

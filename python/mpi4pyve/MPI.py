@@ -10,6 +10,7 @@ from . import _shim
 
 _shim.load()
 _shim.check_first()
+_shim.check_same_mpi()  # before mpi4py.MPI initializes MPI: the library its extension will get
 
 try:
     from mpi4py import MPI as _MPI  # noqa: E402  (after libmpive is in the global scope)
@@ -21,6 +22,8 @@ except ImportError as _exc:
             f"libmpi.so.12 -> libmpich.so.12, put it on LD_LIBRARY_PATH, and set "
             f"MPI4PY_LIBMPI=libmpich.so.12 (see docs/python.md of libmpi-ve).") from _exc
     raise
+
+_shim.check_same_mpi(_MPI)
 
 from . import _compat, _patch  # noqa: E402
 

@@ -25,9 +25,10 @@ __all__ = ["MPI", "rc", "veo", "simve", "futures", "util", "bench", "run", "dl",
 
 
 def get_config():
-    """Where libmpive and mpi4py come from."""
+    """Where libmpive, the MPI library it forwards to, and mpi4py come from."""
     import mpi4py  # noqa: PLC0415
 
     from . import _shim  # noqa: PLC0415
 
-    return {"libmpive": _shim.origin(), "mpi4py": mpi4py.__version__, "mpi4py_path": mpi4py.__path__[0]}
+    return {"libmpive": _shim.origin(), "mpi_library": "%s (%s)" % _shim.libmpive_mpi(),
+            "mpi4py": mpi4py.__version__, "mpi4py_path": mpi4py.__path__[0]}

@@ -18,6 +18,7 @@ options:
   -p|--profile <pmpi>  use <pmpi> for profiling (mpi4pyve.profile)
   --mpe                profile with MPE
   --vt                 profile with VampirTrace
+  --simulate           VE memory from the simulated VE bundled with mpi4pyve (MPI4PYVE_SIMULATE=1)
   -h|--help            show this help message and exit"""
 
 
@@ -80,6 +81,10 @@ def main(argv=None):
 
             print(MPI.Get_library_version())
             sys.exit(0)
+        elif opt in ("-simulate", "--simulate"):
+            import os  # noqa: PLC0415
+
+            os.environ["MPI4PYVE_SIMULATE"] = "1"
         elif opt in ("-rc", "--rc"):
             if not args:
                 _usage("argument expected for -rc")
