@@ -16,8 +16,12 @@
 //! ## Modeled link
 //! `SIMVE_BANDWIDTH` (bytes per second, with an optional `K`, `M` or `G` suffix meaning 10^3, 10^6,
 //! 10^9, e.g. `10G`) limits the speed of every copy between host and VE, per direction and per VE
-//! process, as a PCIe link would. Unset (the default) means memcpy speed. `veo_async_read_mem` and
-//! `veo_async_write_mem` run on a worker thread per context, so copies overlap with the caller.
+//! process, as a PCIe link would. Unset (the default) means memcpy speed. `SIMVE_LATENCY` (e.g.
+//! `12us`) adds a fixed cost to every copy call. `SIMVE_MODEL=type10b` sets both to the published
+//! VE Type 10B figures (12.9 µs per read, 11.9 µs per write, 10 GB/s per direction); the other two
+//! variables override it. `veo_async_read_mem` and `veo_async_write_mem` run on a worker thread per
+//! context, so copies overlap with the caller, and the fixed costs of queued copies overlap one
+//! another (see `link.rs` and docs/performance.md).
 
 #![allow(clippy::missing_safety_doc)]
 
