@@ -244,7 +244,7 @@ fn wait_until(end: Instant) {
             // wake-ups come late on a busy machine: the last 60 µs are spent yielding
             std::thread::sleep(left - Duration::from_micros(60));
         } else {
-            std::thread::yield_now();
+            std::hint::spin_loop();
         }
     }
 }
