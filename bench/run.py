@@ -385,7 +385,7 @@ def report_model(res, mpis, goals):
     out = []
     p = out.append
     for mpi in mpis:
-        if not res.sizes(mpi, "model", "pingpong", "vh-ve") and not res.sizes(mpi, "py", "pypp", "vh-ve"):
+        if not any(k[0] == mpi and k[1] in ("model", "model-pipe", "sweep-model", "py") for k in res.t):
             continue
         p(f"\n=== {mpi}: on the VE Type 10B model (SIMVE_MODEL=type10b: {LAT_FROM_VE} us per VE->VH copy, "
           f"{LAT_TO_VE} us per VH->VE copy, {RATE / 1e3:g} GB/s per direction), default settings")
