@@ -146,7 +146,7 @@ def build(mpi, outdir):
     exe = outdir / "bin" / mpi.name / "mpive_bench"
     exe.parent.mkdir(parents=True, exist_ok=True)
     lib = harness.simve_link_dir()
-    if not exe.exists() or exe.stat().st_mtime < SRC.stat().st_mtime:
+    if not exe.exists() or exe.stat().st_mtime < SRC.stat().st_mtime or exe.stat().st_mtime < (lib / "libveo.so").stat().st_mtime:
         subprocess.run([mpi.cc, "-O2", "-Wall", "-Wno-stringop-overflow", str(SRC), "-o", str(exe), f"-I{ROOT / 'simve' / 'include'}",
                         f"-L{lib}", "-lveo", f"-Wl,-rpath,{lib}", "-ldl"], check=True)
     return exe
@@ -607,7 +607,13 @@ def main():
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench", help="output directory")
     ap.add_argument("--wait", choices=("poll", "yield"), default="poll", help="MPI wait policy (see above)")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build --release first")
+    ap.add_argument("--lib-dir", type=Path, help="take libmpive.so, libveo.so (and the VE kernel library) from this "
+                    "directory instead of target/release (a frozen copy, while the tree is rebuilt meanwhile)")
     a = ap.parse_args()
+    if a.lib_dir:
+        d = a.lib_dir.resolve()
+        harness.RELEASE, harness.SHIM, harness.SIMVE = d, d / "libmpive.so", d / "libveo.so"
+        a.no_build = True
     p = dict(SMOKE if a.smoke else FULL)
     if a.reps:
         p["reps"] = a.reps
