@@ -22,9 +22,14 @@
 //! variables override it. `veo_async_read_mem` and `veo_async_write_mem` run on a worker thread per
 //! context, so copies overlap with the caller, and the fixed costs of queued copies overlap one
 //! another (see `link.rs` and docs/performance.md).
+//!
+//! ## VE libraries
+//! `veo_load_library`, `veo_get_sym`, `veo_args_*` and `veo_call_async` run "VE libraries" built for
+//! the simulated VE from the same C source as the real VE's (see `call.rs`).
 
 #![allow(clippy::missing_safety_doc)]
 
+mod call;
 mod link;
 mod mem;
 mod proc;
@@ -163,4 +168,49 @@ pub unsafe extern "C" fn veo_call_peek_result(ctx: *mut ThrCtxt, req: u64, ret: 
 #[no_mangle]
 pub unsafe extern "C" fn veo_call_wait_result(ctx: *mut ThrCtxt, req: u64, ret: *mut u64) -> c_int {
     thread_ctx::wait(ctx, req, ret)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_get_proc_handle_from_hmem(addr: *const c_void) -> *mut ProcHandle {
+    call::proc_from_hmem(addr)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_load_library(h: *mut ProcHandle, name: *const c_char) -> u64 {
+    call::load_library(h, name)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_unload_library(h: *mut ProcHandle, handle: u64) -> c_int {
+    call::unload_library(h, handle)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_get_sym(h: *mut ProcHandle, handle: u64, name: *const c_char) -> u64 {
+    call::get_sym(h, handle, name)
+}
+
+#[no_mangle]
+pub extern "C" fn veo_args_alloc() -> *mut call::Args {
+    call::args_alloc()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_args_set_u64(a: *mut call::Args, n: c_int, v: u64) -> c_int {
+    call::args_set_u64(a, n, v)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_args_clear(a: *mut call::Args) {
+    call::args_clear(a)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_args_free(a: *mut call::Args) {
+    call::args_free(a)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_call_async(ctx: *mut ThrCtxt, addr: u64, args: *mut call::Args) -> u64 {
+    call::call_async(ctx, addr, args)
 }
