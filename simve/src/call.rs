@@ -251,3 +251,36 @@ pub unsafe fn call_async(ctx: *mut crate::thread_ctx::Context, addr: u64, a: *mu
     }
     id
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host library not built for the simulated VE is refused; an address that veo_get_sym did
+    /// not return cannot be called.
+    #[test]
+    fn foreign_libraries_and_unknown_addresses_are_refused() {
+        let h = proc::create(0);
+        assert!(!h.is_null());
+        unsafe {
+            assert_eq!(load_library(h, c"libc.so.6".as_ptr()), 0, "libc has no simve_bind");
+            assert_eq!(load_library(h, c"/nonexistent/lib.so".as_ptr()), 0);
+            assert_eq!(get_sym(h, 0, c"mpive_pack".as_ptr()), 0);
+            let c = crate::thread_ctx::open(h);
+            assert!(!c.is_null());
+            let a = args_alloc();
+            assert_eq!(args_set_u64(a, 0, 1), 0);
+            assert_eq!(args_set_u64(a, MAX_ARGS as c_int, 1), -1);
+            assert_eq!(call_async(c, 0x1234, a), VEO_REQUEST_ID_INVALID);
+            assert_eq!(call_async(c, SYM_BASE + 16 * 100_000, a), VEO_REQUEST_ID_INVALID);
+            args_free(a);
+            assert_eq!(crate::thread_ctx::close(c), 0);
+            let mut ve: *mut c_void = std::ptr::null_mut();
+            assert_eq!(mem::alloc_hmem(h, &mut ve, 64), 0);
+            assert_eq!(proc_from_hmem(ve), h, "the handle that created the process");
+            assert!(proc_from_hmem(0x1000 as *const c_void).is_null());
+            assert_eq!(mem::free_hmem(ve), 0);
+            proc::destroy(h);
+        }
+    }
+}
