@@ -55,6 +55,9 @@ enum Mode {
 
 struct Ctx {
     api: AsyncApi,
+    /// The process handle the context belongs to (a process destroyed and created again under the
+    /// same identifier has another: everything is set up again).
+    proc: *mut c_void,
     ctx: *mut c_void,
 }
 
@@ -127,7 +130,7 @@ fn setup(addr: usize) -> Option<Mode> {
         log_once("VE datatypes are copied block by block, one synchronous copy each: no libveo context could be opened for the VE process");
         return Some(Mode::Sync);
     }
-    let ctx = Ctx { api, ctx };
+    let ctx = Ctx { api, proc, ctx };
     let fallback = |why: String| {
         log_once(&format!("VE datatypes are copied block by block with overlapping asynchronous copies: {why}"));
     };
@@ -164,7 +167,14 @@ fn setup(addr: usize) -> Option<Mode> {
 /// Runs `f` on the mode of the process that owns `addr`, setting it up the first time.
 fn with_mode<R>(addr: usize, f: impl FnOnce(&mut Mode) -> R) -> R {
     let mut m = PROCS[(addr >> 59) & 0xF].lock();
-    if m.is_none() {
+    let stale = match m.as_ref() {
+        None => true,
+        Some(Mode::Sync) => false,
+        // SAFETY: libveo's documented signature (a lookup in libveo's process table).
+        Some(Mode::Async(c) | Mode::Kernel(c, _)) => (unsafe { (c.api.proc_from_hmem)(addr as *const c_void) }) != c.proc,
+    };
+    if stale {
+        // The old process's context, scratch and run lists went with it; nothing to free.
         *m = setup(addr);
     }
     match m.as_mut() {
@@ -326,7 +336,7 @@ impl Kernel {
     }
 
     /// Calls `f` (pack or unpack) on the span at `ve`, `packed` and the run list at `list`.
-    unsafe fn call(&self, c: &Ctx, f: u64, name: &str, ve: usize, packed: usize, list: usize, nruns: usize) -> Result<()> {
+    unsafe fn call(&self, c: &Ctx, (f, name): (u64, &str), ve: usize, packed: usize, (list, nruns): (usize, usize)) -> Result<()> {
         let t = std::time::Instant::now();
         let args = [ve & VEMVA_MASK, packed & VEMVA_MASK, list & VEMVA_MASK, nruns];
         for (i, a) in args.iter().enumerate() {
@@ -364,7 +374,7 @@ impl Kernel {
         let list = self.run_list(ve, runs)?;
         let scratch = self.scratch(ve, total)?;
         // SAFETY: forwarded contract.
-        unsafe { self.call(c, self.pack, "mpive_pack", ve, scratch, list, runs.len()) }?;
+        unsafe { self.call(c, (self.pack, "mpive_pack"), ve, scratch, (list, runs.len())) }?;
         let packed = PoolBuf::get(total)?;
         // SAFETY: packed has total bytes; scratch at least that many.
         unsafe { ve::read(packed.as_ptr(), scratch, total) }?;
@@ -392,7 +402,7 @@ impl Kernel {
         // SAFETY: packed has total bytes; scratch at least that many.
         unsafe { ve::write(scratch, packed.as_ptr(), total) }?;
         // SAFETY: forwarded contract.
-        unsafe { self.call(c, self.unpack, "mpive_unpack", ve, scratch, list, runs.len()) }
+        unsafe { self.call(c, (self.unpack, "mpive_unpack"), ve, scratch, (list, runs.len())) }
     }
 }
 

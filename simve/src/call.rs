@@ -230,7 +230,7 @@ unsafe extern "C" fn run(job: *mut c_void) -> u64 {
 pub unsafe fn call_async(ctx: *mut crate::thread_ctx::Context, addr: u64, a: *mut Args) -> u64 {
     // SAFETY: a is NULL or from args_alloc.
     let Some(a) = (unsafe { a.as_ref() }) else { return VEO_REQUEST_ID_INVALID };
-    if ctx.is_null() || addr < SYM_BASE || (addr - SYM_BASE) % 16 != 0 {
+    if ctx.is_null() || addr < SYM_BASE || !(addr - SYM_BASE).is_multiple_of(16) {
         return VEO_REQUEST_ID_INVALID;
     }
     let (f, proc_id) = {

@@ -194,6 +194,29 @@ static void allgatherv(int stride) {
     free(expect);
 }
 
+/* A vector sent to itself between buffers of a second VE process; the process is destroyed and
+ * another created under the same identifier: the shim sets up the new one (its context, scratch
+ * memory and run lists) instead of using the old one's. */
+static void recreated_process(MPI_Datatype vec) {
+    const size_t n = 999 * 64 + 8;
+    unsigned char *expect = malloc(n);
+    vt_expect_typed(expect, n, 0, 1, vec, 51);
+    for (int round = 0; round < 2; round++) {
+        struct veo_proc_handle *keep = vt_proc, *p = veo_proc_create(0);
+        VT_ASSERT(p != NULL, "a second VE process");
+        if (!p) break;
+        vt_proc = p;
+        void *s = vt_make('v', n, 51), *r = vt_make('v', n, 0);
+        MPI_Sendrecv(s, 1, vec, vt_rank, 9, r, 1, vec, vt_rank, 9, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        vt_check(round ? "vector in a VE process created again" : "vector in a second VE process", r, expect, n);
+        vt_free(s);
+        vt_free(r);
+        veo_proc_destroy(p);
+        vt_proc = keep;
+    }
+    free(expect);
+}
+
 static void bad_addresses(MPI_Datatype vec) {
     int rc;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -247,6 +270,7 @@ int main(int argc, char **argv) {
     if (paired) short_message(vec, peer, sender);
     allgatherv(100);
     allgatherv(150);
+    recreated_process(vec);
     bad_addresses(vec);
 
     MPI_Type_free(&vec);
