@@ -34,6 +34,10 @@ def test_round_trips_with_the_ve_kernel(mpi, np):
     assert counts[("struct", "recv")] == {(1, 1, 2)}, r.describe()
     assert counts[("contiguous", "send")] == {(1, 0, 0)} and counts[("contiguous", "recv")] == {(0, 1, 0)}, r.describe()
     assert counts[("allgatherv-dense", "both")] == {(1, 1, 0)}, r.describe()
+    assert counts[("alltoallw-dense", "both")] == {(1, 1, 0)}, r.describe()
+    assert counts[("neighbor-allgather", "both")] == {(1, 1, 0)}, r.describe()
+    gapped = {(1, 2, 0)} if np == 2 else {(1, 1, 1)}
+    assert counts[("allgatherv-gapped", "both")] == gapped, r.describe()
 
 
 @pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)

@@ -194,6 +194,60 @@ static void allgatherv(int stride) {
     free(expect);
 }
 
+/* Alltoallw and Neighbor_allgather (periodic ring) with dense blocks: one copy per direction per VE
+ * buffer. */
+static void dense_w_and_neighbor(void) {
+    const int k = 64;
+    size_t n = (size_t)vt_size * k * sizeof(int);
+    int *counts = malloc(vt_size * sizeof(int)), *displs = malloc(vt_size * sizeof(int));
+    MPI_Datatype *types = malloc(vt_size * sizeof(MPI_Datatype));
+    unsigned char *expect = malloc(n);
+    MPI_Comm ring;
+    int dims[1] = {vt_size}, periods[1] = {1}, left, right;
+    for (int i = 0; i < vt_size; i++) counts[i] = k, displs[i] = i * k * (int)sizeof(int), types[i] = MPI_INT;
+    MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &ring);
+    MPI_Cart_shift(ring, 0, 1, &left, &right);
+    for (int round = 0; round < 2; round++) {
+        void *s = vt_make('v', n, 60 + vt_rank), *r = vt_make('v', n, 0);
+        mpive_stats_t a, b;
+        MPI_Barrier(MPI_COMM_WORLD);
+        a = stats();
+        MPI_Alltoallw(s, counts, displs, types, r, counts, displs, types, MPI_COMM_WORLD);
+        b = stats();
+        for (int i = 0; i < vt_size; i++) {
+            unsigned char *p = malloc(n);
+            vt_pattern(p, n, 60 + i);
+            memcpy(expect + (size_t)i * k * sizeof(int), p + (size_t)vt_rank * k * sizeof(int), k * sizeof(int));
+            free(p);
+        }
+        vt_check("Alltoallw, dense blocks", r, expect, n);
+        if (round) expect_count("alltoallw-dense", "both", delta(a, b), (struct count){1, 1, 0});
+        vt_free(r);
+        r = vt_make('v', 2 * k * sizeof(int), 0);
+        MPI_Barrier(MPI_COMM_WORLD);
+        a = stats();
+        MPI_Neighbor_allgather(s, k, MPI_INT, r, k, MPI_INT, ring);
+        b = stats();
+        {
+            unsigned char *p = malloc(n);
+            vt_pattern(p, n, 60 + left);
+            memcpy(expect, p, k * sizeof(int));
+            vt_pattern(p, n, 60 + right);
+            memcpy(expect + k * sizeof(int), p, k * sizeof(int));
+            free(p);
+        }
+        vt_check("Neighbor_allgather on a ring", r, expect, 2 * k * sizeof(int));
+        if (round) expect_count("neighbor-allgather", "both", delta(a, b), (struct count){1, 1, 0});
+        vt_free(s);
+        vt_free(r);
+    }
+    MPI_Comm_free(&ring);
+    free(counts);
+    free(displs);
+    free(types);
+    free(expect);
+}
+
 /* A vector sent to itself between buffers of a second VE process; the process is destroyed and
  * another created under the same identifier: the shim sets up the new one (its context, scratch
  * memory and run lists) instead of using the old one's. */
@@ -270,6 +324,7 @@ int main(int argc, char **argv) {
     if (paired) short_message(vec, peer, sender);
     allgatherv(100);
     allgatherv(150);
+    dense_w_and_neighbor();
     recreated_process(vec);
     bad_addresses(vec);
 
