@@ -31,6 +31,7 @@ use crate::stats::{count_copy, count_kernel_call, Dir};
 use crate::ve::{self, AsyncApi, CallApi};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -70,7 +71,7 @@ struct Kernel {
     scratch: usize,
     scratch_len: usize,
     /// Run lists in VE memory (HMEM addresses), by content.
-    runs: HashMap<Vec<(usize, usize)>, usize>,
+    runs: HashMap<Vec<(usize, usize)>, usize, BuildHasherDefault<RunHasher>>,
 }
 
 // SAFETY: the libveo handles are used only under the process's mutex.
@@ -161,7 +162,7 @@ fn setup(addr: usize) -> Option<Mode> {
         return Some(Mode::Async(ctx));
     }
     log::info!("VE kernel {path} loaded: VE datatypes cost one copy and one call per direction");
-    Some(Mode::Kernel(ctx, Box::new(Kernel { calls, pack, unpack, args, scratch: 0, scratch_len: 0, runs: HashMap::new() })))
+    Some(Mode::Kernel(ctx, Box::new(Kernel { calls, pack, unpack, args, scratch: 0, scratch_len: 0, runs: HashMap::default() })))
 }
 
 /// Runs `f` on the mode of the process that owns `addr`, setting it up the first time.
@@ -403,6 +404,29 @@ impl Kernel {
         unsafe { ve::write(scratch, packed.as_ptr(), total) }?;
         // SAFETY: forwarded contract.
         unsafe { self.call(c, (self.unpack, "mpive_unpack"), ve, scratch, (list, runs.len())) }
+    }
+}
+
+/// A multiply-rotate hash of the run lists' words: the standard SipHash costs about as much as a
+/// kernel call's host side for a list of 1,000 runs, and the keys need no protection against
+/// chosen collisions (they are compared whole on a hit).
+#[derive(Default)]
+struct RunHasher(u64);
+
+impl std::hash::Hasher for RunHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(*b as u64);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
     }
 }
 

@@ -7,9 +7,13 @@
 //! its `simve_bind(copy, fetch)`; a library without `simve_bind` was not built for the simulated VE
 //! (a real VE library, say) and is refused, as the real libveo refuses a host library.
 //!
-//! A call runs on the context's worker thread, in order with the context's asynchronous copies
-//! (through the worker's host-callback command); while it runs, the accessors act on the memory of
-//! the VE process the library was loaded into. Its modeled cost is one fixed cost of the host-to-VE
+//! A call runs in order with the context's asynchronous copies: `veo_call_async` waits until the
+//! commands submitted before it on the context have ended, then runs the function on the calling
+//! thread and keeps its result for `veo_call_wait_result`. AVEO's `veo_call_async` returns at once and
+//! the VE runs the function meanwhile; for a caller that waits right away (libmpive does) the time is
+//! the same, and no thread hand-off is added (the real VE has none; on a loaded host, waking a worker
+//! thread can take a scheduler time slice). While the function runs, the accessors act on the memory
+//! of the VE process the library was loaded into. Its modeled cost is one fixed cost of the host-to-VE
 //! direction (a command sent to the VE; SIMVE_LATENCY); the kernel's own copies within VE memory take
 //! no link time.
 //!
@@ -22,9 +26,18 @@ use crate::proc::{self, ProcHandle, VeProc};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const VEO_REQUEST_ID_INVALID: u64 = !0;
+const VEO_COMMAND_OK: c_int = 0;
+const VEO_COMMAND_ERROR: c_int = 2;
+/// Request ids of calls carry this bit (a context's own ids count from 1 and never reach it).
+const CALL_TAG: u64 = 1 << 62;
+static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
+/// Results of calls not collected yet, by (context, request id).
+static CALLS: once_cell::sync::Lazy<Mutex<HashMap<(usize, u64), u64>>> = once_cell::sync::Lazy::new(|| Mutex::new(HashMap::new()));
 /// Most arguments a call may take.
 const MAX_ARGS: usize = 8;
 /// Symbol tokens start here; each symbol gets its own 16 bytes.
@@ -201,7 +214,7 @@ struct Job {
     n: usize,
 }
 
-/// Runs a call on the context's worker (the argument is a leaked `Box<Job>`).
+/// Runs a call (the argument is a leaked `Box<Job>`).
 unsafe extern "C" fn run(job: *mut c_void) -> u64 {
     // SAFETY: job is the box call_async leaked for this call, taken back once.
     let job = unsafe { Box::from_raw(job as *mut Job) };
@@ -243,13 +256,33 @@ pub unsafe fn call_async(ctx: *mut crate::thread_ctx::Context, addr: u64, a: *mu
     let mut args = [0u64; MAX_ARGS];
     args[..a.v.len()].copy_from_slice(&a.v);
     let job = Box::into_raw(Box::new(Job { proc: p, f, args, n: a.v.len() }));
-    // SAFETY: run takes the job back; ctx is the caller's live context.
-    let id = unsafe { crate::thread_ctx::call_vh(ctx, Some(run), job.cast()) };
-    if id == VEO_REQUEST_ID_INVALID {
-        // SAFETY: not submitted: the job is still ours.
-        drop(unsafe { Box::from_raw(job) });
-    }
+    // In order with the context's earlier commands: they end first. Then the call runs here.
+    // SAFETY: ctx is the caller's live context.
+    unsafe { crate::thread_ctx::sync(ctx) };
+    // SAFETY: run takes the job back.
+    let r = unsafe { run(job.cast()) };
+    let id = CALL_TAG | NEXT_CALL.fetch_add(1, Ordering::Relaxed);
+    CALLS.lock().insert((ctx as usize, id), r);
     id
+}
+
+/// Whether `req` names a call of this module (its results are collected here, not by the context).
+pub fn owns(req: u64) -> bool {
+    req != VEO_REQUEST_ID_INVALID && req & CALL_TAG != 0
+}
+
+/// `veo_call_wait_result` / `veo_call_peek_result` of a call: its result, once.
+pub unsafe fn take(ctx: *mut crate::thread_ctx::Context, req: u64, ret: *mut u64) -> c_int {
+    match CALLS.lock().remove(&(ctx as usize, req)) {
+        Some(v) => {
+            if !ret.is_null() {
+                // SAFETY: ret is the caller's uint64_t.
+                unsafe { ret.write(v) };
+            }
+            VEO_COMMAND_OK
+        }
+        None => VEO_COMMAND_ERROR,
+    }
 }
 
 #[cfg(test)]

@@ -162,11 +162,17 @@ pub unsafe extern "C" fn veo_call_async_vh(
 
 #[no_mangle]
 pub unsafe extern "C" fn veo_call_peek_result(ctx: *mut ThrCtxt, req: u64, ret: *mut u64) -> c_int {
+    if call::owns(req) {
+        return call::take(ctx, req, ret);
+    }
     thread_ctx::peek(ctx, req, ret)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn veo_call_wait_result(ctx: *mut ThrCtxt, req: u64, ret: *mut u64) -> c_int {
+    if call::owns(req) {
+        return call::take(ctx, req, ret);
+    }
     thread_ctx::wait(ctx, req, ret)
 }
 
