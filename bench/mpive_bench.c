@@ -13,14 +13,21 @@
  *   host-shim   host buffers, MPI_* entry points, i.e. through libmpive when it is preloaded;
  *   ve          buffers in (simulated) VE memory, MPI_* entry points, pipelining off;
  *   ve-pipe     the same with pipelined staging (only when MPIVE_PIPELINE=1).
+ *   vh-ve       rank 0 host buffers, rank 1 VE buffers (the VH<->VE one-way latency and bandwidth),
+ *               MPI_* entry points, settings as configured (the defaults unless the run sets them).
+ *   ve-def      VE buffers on both ranks, settings as configured.
  *
  * Tests: pingpong (one-way latency = round trip / 2), allreduce (MPI_DOUBLE, MPI_SUM), bcast (from rank 0,
  * acknowledged), multi (64
  * MPI_Isend + 64 MPI_Irecv in flight, then MPI_Waitall), pending (8-byte Isend/Irecv/Waitall ping-pong
  * while 10,000 host receives, and then also 4 VE receives, are pending), allocs (heap allocations
- * during 10,000 VE ping-pongs, counted by the malloc interposed below and by mpive_stats).
+ * during 10,000 VE ping-pongs, counted by the malloc interposed below and by mpive_stats), halo (a 2-D
+ * halo exchange of an (n+2) x (n+2) grid of doubles with the peer: 2 rows, contiguous, and 2 columns, an
+ * MPI_Type_vector of n blocks; 4 MPI_Irecv + 4 MPI_Isend + MPI_Waitall per exchange; size = n).
  *
- * Output (rank 0, stdout): lines "D,test,variant,size,rep,microseconds" and "A,..." / "I,..." records.
+ * Output (rank 0, stdout): lines "D,test,variant,size,rep,microseconds", "C,test,variant,size,rank,
+ * copies from VE,copies to VE,bytes from VE,bytes to VE,libveo ns from VE,libveo ns to VE" (per iteration
+ * of the test on that rank, from mpive_stats_sized, first repetition) and "A,..." / "I,..." records.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -84,7 +91,8 @@ static int (*p_set_tunable)(const char *, uint64_t);
 static int (*p_get_tunable)(const char *, uint64_t *);
 static int shim_loaded, pipeline_mode;
 
-enum { ST_STAGED, ST_COPIES, ST_COPIED, ST_LIVE, ST_POOL_ALLOCS, ST_POOL_CACHED, ST_PENDING, ST_HEAP_ALLOCS, ST_PIPELINED };
+enum { ST_STAGED, ST_COPIES, ST_COPIED, ST_LIVE, ST_POOL_ALLOCS, ST_POOL_CACHED, ST_PENDING, ST_HEAP_ALLOCS, ST_PIPELINED,
+       ST_TEMP, ST_COPIES_FROM_VE, ST_BYTES_FROM_VE, ST_NS_FROM_VE, ST_COPIES_TO_VE, ST_BYTES_TO_VE, ST_NS_TO_VE };
 
 static void stats(stats_t *s) {
     memset(s, 0, sizeof *s);
@@ -129,7 +137,7 @@ struct variant {
     uint64_t chunk;    /* pipeline_chunk for this variant (0: as configured) */
     uint64_t threshold; /* pipeline_threshold (0: as configured) */
 };
-static uint64_t cfg_chunk, cfg_threshold;
+static uint64_t cfg_chunk, cfg_threshold, cfg_send = 1;
 
 static struct variant variants[16];
 static int nvariants;
@@ -158,14 +166,26 @@ static int iters_for(size_t bytes, double per_byte_us, double base_us, double bu
 }
 
 static void use_variant(const struct variant *v) {
-    if (v->pipe >= 0) set_tunable("pipeline_send", (uint64_t)v->pipe);
+    if (pipeline_mode) set_tunable("pipeline_send", v->pipe >= 0 ? (uint64_t)v->pipe : cfg_send);
     if (pipeline_mode) {
         set_tunable("pipeline_chunk", v->chunk ? v->chunk : cfg_chunk);
         set_tunable("pipeline_threshold", v->threshold ? v->threshold : cfg_threshold);
     }
 }
 
-static struct bufs *bufs_of(const struct variant *v) { return v->place == 'v' ? &veb : &hostb; }
+/* 'v': VE buffers, 'h': host buffers, 'm': host buffers on rank 0, VE buffers on rank 1 */
+static struct bufs *bufs_of(const struct variant *v) { return v->place == 'v' || (v->place == 'm' && rank == 1) ? &veb : &hostb; }
+
+/* --median: a ping-pong batch reports the median of its round trips instead of their mean, so that a
+ * batch preempted by other processes on a loaded machine still shows the typical latency. */
+static int pp_median;
+#define MAX_ITERS 4096
+static double rtt[MAX_ITERS];
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 /* One batch of ping-pongs of `bytes`; returns microseconds per one-way message (rank 0). */
 static double pingpong(const struct variant *v, size_t bytes, int iters) {
@@ -173,9 +193,15 @@ static double pingpong(const struct variant *v, size_t bytes, int iters) {
     struct bufs *b = bufs_of(v);
     int n = (int)bytes;
     MPI_Comm c = MPI_COMM_WORLD;
-    double t0 = 0;
+    double t0 = 0, ti = 0;
+    if (iters > MAX_ITERS) iters = MAX_ITERS;
     for (int i = -1; i < iters; i++) { /* i == -1: warm-up */
         if (i == 0) t0 = now();
+        if (pp_median && i > 0) {
+            double t = now();
+            rtt[i - 1] = t - ti;
+            ti = t;
+        } else if (pp_median && i == 0) ti = t0;
         if (rank == 0) {
             a->send(b->s, n, MPI_BYTE, peer, 1, c);
             a->recv(b->r, n, MPI_BYTE, peer, 1, c, MPI_STATUS_IGNORE);
@@ -184,7 +210,13 @@ static double pingpong(const struct variant *v, size_t bytes, int iters) {
             a->send(b->s, n, MPI_BYTE, peer, 1, c);
         }
     }
-    return (now() - t0) * 1e6 / iters / 2;
+    double t1 = now();
+    if (pp_median && iters > 0) {
+        rtt[iters - 1] = t1 - ti;
+        qsort(rtt, iters, sizeof rtt[0], cmp_double);
+        return (iters % 2 ? rtt[iters / 2] : (rtt[iters / 2 - 1] + rtt[iters / 2]) / 2) * 1e6 / 2;
+    }
+    return (t1 - t0) * 1e6 / iters / 2;
 }
 
 static double allreduce(const struct variant *v, size_t bytes, int iters) {
@@ -259,6 +291,18 @@ static void emit(const char *test, const char *variant, size_t size, int rep, do
     if (rank == 0) printf("D,%s,%s,%zu,%d,%.6f\n", test, variant, size, rep, us);
 }
 
+/* libveo copies per iteration on each rank between two snapshots (iterations: the batch and its warm-up) */
+static void emit_copies(const char *test, const char *variant, size_t size, const stats_t *a, const stats_t *b, int iters) {
+    double mine[6], all[12];
+    int idx[6] = {ST_COPIES_FROM_VE, ST_COPIES_TO_VE, ST_BYTES_FROM_VE, ST_BYTES_TO_VE, ST_NS_FROM_VE, ST_NS_TO_VE};
+    for (int k = 0; k < 6; k++) mine[k] = (double)(b->v[idx[k]] - a->v[idx[k]]) / (iters + 1);
+    PMPI_Gather(mine, 6, MPI_DOUBLE, all, 6, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    if (rank == 0)
+        for (int r = 0; r < 2; r++)
+            printf("C,%s,%s,%zu,%d,%.3f,%.3f,%.0f,%.0f,%.0f,%.0f\n", test, variant, size, r, all[6 * r], all[6 * r + 1],
+                   all[6 * r + 2], all[6 * r + 3], all[6 * r + 4], all[6 * r + 5]);
+}
+
 typedef double (*test_f)(const struct variant *, size_t, int);
 
 /* The interleaved loop: every repetition, every size, every variant (rotating order). */
@@ -271,7 +315,13 @@ static void run_interleaved(const char *name, test_f f, const size_t *sizes, int
                 const struct variant *v = &vs[(j + rep) % nv];
                 use_variant(v);
                 MPI_Barrier(MPI_COMM_WORLD);
+                stats_t a, b;
+                if (rep == 0) stats(&a);
                 double us = f(v, sizes[s], iters);
+                if (rep == 0) {
+                    stats(&b);
+                    emit_copies(name, v->name, sizes[s], &a, &b, iters);
+                }
                 emit(name, v->name, sizes[s], rep, us);
             }
         }
@@ -300,6 +350,35 @@ static int has(const char *list, const char *word) {
     for (const char *p = list; (p = strstr(p, word)); p += n)
         if ((p == list || p[-1] == ',') && (p[n] == 0 || p[n] == ',')) return 1;
     return 0;
+}
+
+/* 2-D halo exchange with the peer: the (n+2) x (n+2) grid of doubles in b->s; rows 1 and n go to the
+ * peer's halo rows n+1 and 0, columns 1 and n (an MPI_Type_vector of n blocks) to its halo columns. */
+static double halo(const struct variant *v, size_t n, int iters) {
+    const struct api *a = v->api;
+    struct bufs *b = bufs_of(v);
+    size_t w = n + 2;
+    double *g = (double *)b->s;
+    MPI_Datatype col;
+    PMPI_Type_vector((int)n, 1, (int)w, MPI_DOUBLE, &col);
+    PMPI_Type_commit(&col);
+    MPI_Request req[8];
+    double t0 = 0;
+    for (int i = -1; i < iters; i++) {
+        if (i == 0) t0 = now();
+        a->irecv(g + 1, (int)n, MPI_DOUBLE, peer, 10, MPI_COMM_WORLD, &req[0]);               /* row 0 */
+        a->irecv(g + (n + 1) * w + 1, (int)n, MPI_DOUBLE, peer, 11, MPI_COMM_WORLD, &req[1]); /* row n+1 */
+        a->irecv(g + w, 1, col, peer, 12, MPI_COMM_WORLD, &req[2]);                           /* column 0 */
+        a->irecv(g + w + n + 1, 1, col, peer, 13, MPI_COMM_WORLD, &req[3]);                   /* column n+1 */
+        a->isend(g + n * w + 1, (int)n, MPI_DOUBLE, peer, 10, MPI_COMM_WORLD, &req[4]);       /* row n */
+        a->isend(g + w + 1, (int)n, MPI_DOUBLE, peer, 11, MPI_COMM_WORLD, &req[5]);           /* row 1 */
+        a->isend(g + w + n, 1, col, peer, 12, MPI_COMM_WORLD, &req[6]);                       /* column n */
+        a->isend(g + w + 1, 1, col, peer, 13, MPI_COMM_WORLD, &req[7]);                       /* column 1 */
+        a->waitall(8, req, MPI_STATUSES_IGNORE);
+    }
+    double us = (now() - t0) * 1e6 / iters;
+    PMPI_Type_free(&col);
+    return us;
 }
 
 /* ---- pending requests: the cost of a call must not grow with them ---- */
@@ -384,6 +463,7 @@ int main(int argc, char **argv) {
     const char *pp_sizes = "0,1,8,64,512,4K,32K,256K,1M,4M,16M";
     const char *ar_sizes = "8,64,512,4K,32K,256K,1M,4M,16M";
     const char *mr_sizes = "8,512,4K,32K,256K";
+    const char *halo_sizes = "64,1000";
     const char *vlist = NULL;
     int reps = 9, npending = 10000;
     for (int i = 1; i < argc; i++) {
@@ -393,6 +473,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--pp-sizes") && i + 1 < argc) pp_sizes = argv[++i];
         else if (!strcmp(argv[i], "--ar-sizes") && i + 1 < argc) ar_sizes = argv[++i];
         else if (!strcmp(argv[i], "--multi-sizes") && i + 1 < argc) mr_sizes = argv[++i];
+        else if (!strcmp(argv[i], "--halo-sizes") && i + 1 < argc) halo_sizes = argv[++i];
+        else if (!strcmp(argv[i], "--median")) pp_median = 1;
         else if (!strcmp(argv[i], "--variants") && i + 1 < argc) vlist = argv[++i];
         else if (!strcmp(argv[i], "--pending") && i + 1 < argc) npending = atoi(argv[++i]);
         else {
@@ -410,10 +492,13 @@ int main(int argc, char **argv) {
     if (pipeline_mode) {
         p_get_tunable("pipeline_chunk", &cfg_chunk);
         p_get_tunable("pipeline_threshold", &cfg_threshold);
+        p_get_tunable("pipeline_send", &cfg_send);
     }
 
-    size_t pps[32], ars[32], mrs[32], maxsz = 0;
+    size_t pps[32], ars[32], mrs[32], hls[32], maxsz = 0;
     int npp = parse_sizes(pp_sizes, pps, 32), nar = parse_sizes(ar_sizes, ars, 32), nmr = parse_sizes(mr_sizes, mrs, 32);
+    int nhl = has(tests, "halo") ? parse_sizes(halo_sizes, hls, 32) : 0;
+    for (int i = 0; i < nhl; i++) maxsz = (hls[i] + 2) * (hls[i] + 2) * 8 > maxsz ? (hls[i] + 2) * (hls[i] + 2) * 8 : maxsz;
     for (int i = 0; i < npp; i++) maxsz = pps[i] > maxsz ? pps[i] : maxsz;
     for (int i = 0; i < nar; i++) maxsz = ars[i] > maxsz ? ars[i] : maxsz;
     for (int i = 0; i < nmr; i++) maxsz = mrs[i] * WINDOW > maxsz ? mrs[i] * WINDOW : maxsz;
@@ -426,6 +511,8 @@ int main(int argc, char **argv) {
     if (has(vlist, "host-shim")) variants[nvariants++] = (struct variant){"host-shim", &API_MPI, 'h', pipeline_mode ? 1 : -1, 0, 0};
     if (shim_loaded && has(vlist, "ve")) variants[nvariants++] = (struct variant){"ve", &API_MPI, 'v', pipeline_mode ? 0 : -1, 0, 0};
     if (shim_loaded && pipeline_mode && has(vlist, "ve-pipe")) variants[nvariants++] = (struct variant){"ve-pipe", &API_MPI, 'v', 1, 0, 0};
+    if (shim_loaded && has(vlist, "vh-ve")) variants[nvariants++] = (struct variant){"vh-ve", &API_MPI, 'm', -1, 0, 0};
+    if (shim_loaded && has(vlist, "ve-def")) variants[nvariants++] = (struct variant){"ve-def", &API_MPI, 'v', -1, 0, 0};
     /* ve-pipe@CHUNK: pipelined with that chunk size and the lowest threshold (the chunk-size sweep) */
     if (shim_loaded && pipeline_mode) {
         char *dup = strdup(vlist), *save = NULL;
@@ -459,6 +546,7 @@ int main(int argc, char **argv) {
     if (has(tests, "allreduce")) run_interleaved("allreduce", allreduce, ars, nar, reps, 0.0006, 3.0, 3000, 2, 2000, variants, nvariants);
     if (has(tests, "bcast")) run_interleaved("bcast", bcast, ars, nar, reps, 0.0004, 3.0, 3000, 2, 2000, variants, nvariants);
     if (has(tests, "multi")) run_interleaved("multi", multi, mrs, nmr, reps, 0.03, 40.0, 3000, 2, 300, variants, nvariants);
+    if (nhl) run_interleaved("halo", halo, hls, nhl, reps, 0.05, 60.0, 3000, 2, 1000, variants, nvariants);
     if (has(tests, "pending")) pending_test(reps, npending);
     if (has(tests, "allocs") && shim_loaded) {
         /* 10,000 small ones; fewer large ones (the count scales down with the size) */

@@ -49,6 +49,11 @@ typedef struct mpive_stats_t {
   uint64_t ve_to_ve;
   uint64_t bytes_ve_to_ve;
   uint64_t time_ns_ve_to_ve;
+  // Calls into libmpive's VE kernel (pack or unpack of a datatype's blocks in VE memory, one
+  // `veo_call_async` and its wait each) and the nanoseconds spent in them. Copies and kernel calls
+  // together are the libveo round trips a call costs.
+  uint64_t ve_kernel_calls;
+  uint64_t time_ns_ve_kernel;
 } mpive_stats_t;
 
 #ifdef __cplusplus

@@ -47,3 +47,4 @@ pub mod stage;
 pub mod stats;
 pub mod tune;
 pub mod ve;
+pub mod vekernel;

@@ -198,12 +198,17 @@ impl Plan {
                         // than the per-copy overhead (a VE DMA costs about as much as 16 KiB of
                         // transfer); fall back to the runs if the span crosses memory the type does
                         // not touch.
-                        let whole = runs.len() > 1 && s.len <= covered.saturating_add(runs.len().saturating_mul(PER_COPY_BYTES));
+                        // With the VE kernel the runs cost one call and one copy however many
+                        // there are ([`crate::vekernel`]).
+                        let cost = crate::vekernel::runs_cost(s.ve, runs.len());
+                        let whole = runs.len() > 1 && s.len <= covered.saturating_add(cost.saturating_mul(PER_COPY_BYTES));
                         if whole && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
                             continue;
                         }
-                        for &(o, n) in runs {
-                            ve::read(s.host.as_ptr().add(o), s.ve + o, n)?;
+                        if !crate::vekernel::read_runs(s.ve, s.host.as_ptr(), runs)? {
+                            for &(o, n) in runs {
+                                ve::read(s.host.as_ptr().add(o), s.ve + o, n)?;
+                            }
                         }
                     }
                 }
@@ -240,8 +245,19 @@ impl Plan {
                     }
                     Layout::Runs(runs) => {
                         let end = upto(s);
-                        for &(o, n) in runs.iter().filter(|r| r.0 < end) {
-                            ve::write(s.ve + o, s.host.as_ptr().add(o), n.min(end - o))?;
+                        // Only the runs' bytes are written (the holes are the VE's): with the VE
+                        // kernel in one copy and one call ([`crate::vekernel`]).
+                        let cut: Vec<(usize, usize)>;
+                        let runs: &[(usize, usize)] = if end >= s.len {
+                            runs
+                        } else {
+                            cut = runs.iter().filter(|r| r.0 < end).map(|&(o, n)| (o, n.min(end - o))).collect();
+                            &cut
+                        };
+                        if !crate::vekernel::write_runs(s.ve, s.host.as_ptr(), runs)? {
+                            for &(o, n) in runs {
+                                ve::write(s.ve + o, s.host.as_ptr().add(o), n)?;
+                            }
                         }
                     }
                 }

@@ -42,8 +42,11 @@ pub enum Local {
     VeVeTransfers,
     VeVeBytes,
     VeVeNs,
+    /// Calls into the VE kernel (pack, unpack) and the nanoseconds spent in them.
+    KernelCalls,
+    KernelNs,
 }
-const LOCALS: usize = 14;
+const LOCALS: usize = 16;
 
 /// The direction of a copy between host and VE memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +189,13 @@ pub fn count_ve_to_ve(n: usize, ns: u64) {
     add(Local::VeVeNs, ns);
 }
 
+/// Counts one call into the VE kernel that took `ns` nanoseconds.
+#[inline]
+pub fn count_kernel_call(ns: u64) {
+    add(Local::KernelCalls, 1);
+    add(Local::KernelNs, ns);
+}
+
 #[inline]
 pub fn count_staged_call() {
     add(Local::StagedCalls, 1);
@@ -233,6 +243,12 @@ pub struct MpiveStats {
     pub ve_to_ve: u64,
     pub bytes_ve_to_ve: u64,
     pub time_ns_ve_to_ve: u64,
+    // Added in libmpive 0.4.
+    /// Calls into libmpive's VE kernel (pack or unpack of a datatype's blocks in VE memory, one
+    /// `veo_call_async` and its wait each) and the nanoseconds spent in them. Copies and kernel calls
+    /// together are the libveo round trips a call costs.
+    pub ve_kernel_calls: u64,
+    pub time_ns_ve_kernel: u64,
 }
 
 /// Bytes of [`MpiveStats`] that `mpive_stats()` writes: the fields up to `pending_requests`.
@@ -259,6 +275,8 @@ pub fn snapshot() -> MpiveStats {
         ve_to_ve: total(Local::VeVeTransfers),
         bytes_ve_to_ve: total(Local::VeVeBytes),
         time_ns_ve_to_ve: total(Local::VeVeNs),
+        ve_kernel_calls: total(Local::KernelCalls),
+        time_ns_ve_kernel: total(Local::KernelNs),
     }
 }
 

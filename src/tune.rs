@@ -4,8 +4,8 @@
 //! | variable | default | meaning |
 //! |---|---|---|
 //! | `MPIVE_PIPELINE` | `0` | `1`: pipelined point-to-point protocol for large VE messages ([`crate::pipeline`]). Every rank must run libmpive with the same setting. |
-//! | `MPIVE_PIPELINE_THRESHOLD` | `1M` | smallest VE message (bytes) that is pipelined: point-to-point sends, Allreduce, Bcast; at least 64K ([`MIN_THRESHOLD`]). |
-//! | `MPIVE_PIPELINE_CHUNK` | `512K` | bytes per chunk of a pipelined transfer (4K to 64M). |
+//! | `MPIVE_PIPELINE_THRESHOLD` | `2M` | smallest VE message (bytes) that is pipelined: point-to-point sends, Allreduce, Bcast; at least 64K ([`MIN_THRESHOLD`]). |
+//! | `MPIVE_PIPELINE_CHUNK` | `1M` | bytes per chunk of a pipelined transfer (4K to 64M). |
 //! | `MPIVE_PIPELINE_ALLREDUCE` | `0` | `1`: split large Allreduces too (all ranks, host ones included: on Open MPI 4.1 their chunked nonblocking Allreduce was up to 1.5 times slower than one blocking call). |
 //! | `MPIVE_STAGING_LIMIT` | `256M` | most bytes of staging memory the pool holds (lent and idle together) ([`crate::pool`]). |
 //!
@@ -18,11 +18,16 @@ use std::sync::Once;
 /// Receives whose capacity reaches this many bytes look for a pipeline header in pipelined mode,
 /// whatever the sender's threshold is; a sender never pipelines less.
 pub const MIN_THRESHOLD: u64 = 64 << 10;
-/// Defaults from the benchmark's chunk-size sweep (docs/performance.md): on a link of 10 GB/s,
-/// 512 KiB chunks were best or within noise of the best from 4 MiB on, and pipelining paid from
-/// 1 MiB (two chunks) on, on both MPIs.
-pub const DEFAULT_THRESHOLD: u64 = 1 << 20;
-pub const DEFAULT_CHUNK: u64 = 512 << 10;
+/// Defaults for the VE as it is (docs/performance.md, "Pipelining on the model"): every chunk is a
+/// libveo copy on each side, and a copy has a fixed cost of about 12 µs besides its bytes at about
+/// 10 GB/s (VE Type 10B), so a chunk of c bytes uses the link at c/R / (L + c/R): 81 % for 512 KiB,
+/// 90 % for 1 MiB. A transfer of S bytes in chunks of c takes about (S/c + 1)(L + c/R) when the link
+/// is the slower side, shortest at c = sqrt(S L R): 0.7 MiB for 4 MiB, 1.4 MiB for 16 MiB, 3.9 MiB
+/// for 128 MiB. 1 MiB chunks lose less than 1 % against the best chunk at 4 and 16 MiB, 6 % at
+/// 128 MiB and 9 % at 2 MiB; pipelining starts at two chunks (below that a message has nothing to
+/// overlap). The benchmark's sweep-model run checks these on the model.
+pub const DEFAULT_THRESHOLD: u64 = 2 << 20;
+pub const DEFAULT_CHUNK: u64 = 1 << 20;
 pub const MIN_CHUNK: u64 = 4 << 10;
 pub const MAX_CHUNK: u64 = 64 << 20;
 pub const DEFAULT_STAGING_LIMIT: u64 = 256 << 20;
@@ -168,5 +173,17 @@ mod tests {
         assert_eq!(clamp_chunk(1 << 40), MAX_CHUNK);
         assert!(get("nonsense").is_none());
         assert!(!set("pipeline", 1), "the mode is fixed at start");
+    }
+
+    /// The defaults on the VE Type 10B figures (12.4 µs per copy on average, 10 GB/s): a chunk uses the
+    /// link at 85 % or more, and a pipelined message has at least two chunks.
+    #[test]
+    fn defaults_fit_the_type10b_link() {
+        let (l_us, bytes_per_us) = (12.4, 10e3);
+        let c = DEFAULT_CHUNK as f64 / bytes_per_us;
+        assert!(c / (l_us + c) >= 0.85, "{}", c / (l_us + c));
+        assert!(DEFAULT_THRESHOLD >= 2 * DEFAULT_CHUNK);
+        assert_eq!(clamp_chunk(DEFAULT_CHUNK), DEFAULT_CHUNK);
+        assert_eq!(clamp_threshold(DEFAULT_THRESHOLD), DEFAULT_THRESHOLD);
     }
 }

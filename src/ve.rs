@@ -32,6 +32,42 @@ type FreeHmemFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 type ProcCreateFn = unsafe extern "C" fn(c_int) -> *mut c_void;
 type ProcDestroyFn = unsafe extern "C" fn(*mut c_void) -> c_int;
 type VersionFn = unsafe extern "C" fn() -> *const c_char;
+type ProcFromHmemFn = unsafe extern "C" fn(*const c_void) -> *mut c_void;
+type LoadLibraryFn = unsafe extern "C" fn(*mut c_void, *const c_char) -> u64;
+type GetSymFn = unsafe extern "C" fn(*mut c_void, u64, *const c_char) -> u64;
+type AllocMemFn = unsafe extern "C" fn(*mut c_void, *mut u64, usize) -> c_int;
+type FreeMemFn = unsafe extern "C" fn(*mut c_void, u64) -> c_int;
+type ContextOpenFn = unsafe extern "C" fn(*mut c_void) -> *mut c_void;
+type ArgsAllocFn = unsafe extern "C" fn() -> *mut c_void;
+type ArgsSetU64Fn = unsafe extern "C" fn(*mut c_void, c_int, u64) -> c_int;
+type ArgsFreeFn = unsafe extern "C" fn(*mut c_void);
+type CallAsyncFn = unsafe extern "C" fn(*mut c_void, u64, *mut c_void) -> u64;
+type WaitResultFn = unsafe extern "C" fn(*mut c_void, u64, *mut u64) -> c_int;
+type AsyncReadFn = unsafe extern "C" fn(*mut c_void, *mut c_void, u64, usize) -> u64;
+type AsyncWriteFn = unsafe extern "C" fn(*mut c_void, u64, *const c_void, usize) -> u64;
+
+/// libveo's calls for asynchronous copies on a context (AVEO; absent from older libveo).
+#[derive(Clone, Copy)]
+pub struct AsyncApi {
+    pub proc_from_hmem: ProcFromHmemFn,
+    pub context_open: ContextOpenFn,
+    pub async_read: AsyncReadFn,
+    pub async_write: AsyncWriteFn,
+    pub wait_result: WaitResultFn,
+}
+
+/// libveo's calls for running a VE library's functions (AVEO; absent from older libveo).
+#[derive(Clone, Copy)]
+pub struct CallApi {
+    pub load_library: LoadLibraryFn,
+    pub get_sym: GetSymFn,
+    pub alloc_mem: AllocMemFn,
+    pub free_mem: FreeMemFn,
+    pub args_alloc: ArgsAllocFn,
+    pub args_set_u64: ArgsSetU64Fn,
+    pub args_free: ArgsFreeFn,
+    pub call_async: CallAsyncFn,
+}
 
 /// The loaded libveo.
 pub struct Veo {
@@ -43,6 +79,10 @@ pub struct Veo {
     pub proc_create: ProcCreateFn,
     pub proc_destroy: ProcDestroyFn,
     version: Option<VersionFn>,
+    /// Asynchronous copies, when this libveo has them: Err says which symbol is missing.
+    pub asyncs: std::result::Result<AsyncApi, String>,
+    /// VE library calls, when this libveo has them: Err says which symbol is missing.
+    pub calls: std::result::Result<CallApi, String>,
 }
 
 // SAFETY: libveo's functions are thread-safe; the handle is only used for dlsym at load.
@@ -111,7 +151,34 @@ fn bind(lib: Library, name: &str) -> std::result::Result<Veo, String> {
         let proc_create: ProcCreateFn = sym!("veo_proc_create");
         let proc_destroy: ProcDestroyFn = sym!("veo_proc_destroy");
         let version = lib.get::<VersionFn>(b"veo_version_string\0").ok().map(|s| *s);
-        Ok(Veo { _lib: lib, origin: name.to_string(), hmemcpy, alloc_hmem, free_hmem, proc_create, proc_destroy, version })
+        // Optional: AVEO's asynchronous copies and VE library calls (older libveo lacks some).
+        macro_rules! opt {
+            ($n:literal) => {
+                *lib.get(concat!($n, "\0").as_bytes()).map_err(|_| format!("{name} has no {}", $n))?
+            };
+        }
+        let asyncs = (|| -> std::result::Result<AsyncApi, String> {
+            Ok(AsyncApi {
+                proc_from_hmem: opt!("veo_get_proc_handle_from_hmem"),
+                context_open: opt!("veo_context_open"),
+                async_read: opt!("veo_async_read_mem"),
+                async_write: opt!("veo_async_write_mem"),
+                wait_result: opt!("veo_call_wait_result"),
+            })
+        })();
+        let calls = (|| -> std::result::Result<CallApi, String> {
+            Ok(CallApi {
+                load_library: opt!("veo_load_library"),
+                get_sym: opt!("veo_get_sym"),
+                alloc_mem: opt!("veo_alloc_mem"),
+                free_mem: opt!("veo_free_mem"),
+                args_alloc: opt!("veo_args_alloc"),
+                args_set_u64: opt!("veo_args_set_u64"),
+                args_free: opt!("veo_args_free"),
+                call_async: opt!("veo_call_async"),
+            })
+        })();
+        Ok(Veo { _lib: lib, origin: name.to_string(), hmemcpy, alloc_hmem, free_hmem, proc_create, proc_destroy, version, asyncs, calls })
     }
 }
 

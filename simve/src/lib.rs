@@ -16,11 +16,20 @@
 //! ## Modeled link
 //! `SIMVE_BANDWIDTH` (bytes per second, with an optional `K`, `M` or `G` suffix meaning 10^3, 10^6,
 //! 10^9, e.g. `10G`) limits the speed of every copy between host and VE, per direction and per VE
-//! process, as a PCIe link would. Unset (the default) means memcpy speed. `veo_async_read_mem` and
-//! `veo_async_write_mem` run on a worker thread per context, so copies overlap with the caller.
+//! process, as a PCIe link would. Unset (the default) means memcpy speed. `SIMVE_LATENCY` (e.g.
+//! `12us`) adds a fixed cost to every copy call. `SIMVE_MODEL=type10b` sets both to the published
+//! VE Type 10B figures (12.9 µs per read, 11.9 µs per write, 10 GB/s per direction); the other two
+//! variables override it. `veo_async_read_mem` and `veo_async_write_mem` run on a worker thread per
+//! context, so copies overlap with the caller, and the fixed costs of queued copies overlap one
+//! another (see `link.rs` and docs/performance.md).
+//!
+//! ## VE libraries
+//! `veo_load_library`, `veo_get_sym`, `veo_args_*` and `veo_call_async` run "VE libraries" built for
+//! the simulated VE from the same C source as the real VE's (see `call.rs`).
 
 #![allow(clippy::missing_safety_doc)]
 
+mod call;
 mod link;
 mod mem;
 mod proc;
@@ -153,10 +162,61 @@ pub unsafe extern "C" fn veo_call_async_vh(
 
 #[no_mangle]
 pub unsafe extern "C" fn veo_call_peek_result(ctx: *mut ThrCtxt, req: u64, ret: *mut u64) -> c_int {
+    if call::owns(req) {
+        return call::take(ctx, req, ret);
+    }
     thread_ctx::peek(ctx, req, ret)
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn veo_call_wait_result(ctx: *mut ThrCtxt, req: u64, ret: *mut u64) -> c_int {
+    if call::owns(req) {
+        return call::take(ctx, req, ret);
+    }
     thread_ctx::wait(ctx, req, ret)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_get_proc_handle_from_hmem(addr: *const c_void) -> *mut ProcHandle {
+    call::proc_from_hmem(addr)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_load_library(h: *mut ProcHandle, name: *const c_char) -> u64 {
+    call::load_library(h, name)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_unload_library(h: *mut ProcHandle, handle: u64) -> c_int {
+    call::unload_library(h, handle)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_get_sym(h: *mut ProcHandle, handle: u64, name: *const c_char) -> u64 {
+    call::get_sym(h, handle, name)
+}
+
+#[no_mangle]
+pub extern "C" fn veo_args_alloc() -> *mut call::Args {
+    call::args_alloc()
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_args_set_u64(a: *mut call::Args, n: c_int, v: u64) -> c_int {
+    call::args_set_u64(a, n, v)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_args_clear(a: *mut call::Args) {
+    call::args_clear(a)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_args_free(a: *mut call::Args) {
+    call::args_free(a)
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn veo_call_async(ctx: *mut ThrCtxt, addr: u64, args: *mut call::Args) -> u64 {
+    call::call_async(ctx, addr, args)
 }

@@ -68,6 +68,35 @@ fn with_range<R>(p: &VeProc, vemva: u64, n: usize, f: impl FnOnce(*mut u8) -> R)
     Ok(f(unsafe { r.mem.add(off) }))
 }
 
+/// Copies `n` bytes between two VE virtual addresses of `p` (a VE kernel's own memory traffic: no
+/// link time). -1 when either range leaves its allocation.
+pub(crate) fn ve_copy_within(p: &VeProc, dst: u64, src: u64, n: usize) -> c_int {
+    if n == 0 {
+        return 0;
+    }
+    let r = with_range(p, hmem_addr(src), n, |sm| {
+        with_range(p, hmem_addr(dst), n, |dm| {
+            // SAFETY: both ranges were checked; they may overlap, so copy (memmove).
+            unsafe { std::ptr::copy(sm, dm, n) }
+        })
+    });
+    if matches!(r, Ok(Ok(()))) { 0 } else { -1 }
+}
+
+/// Copies `n` bytes from VE virtual address `src` of `p` into host memory `dst` without link time
+/// (a VE kernel reading its own memory). -1 when the range leaves its allocation.
+///
+/// # Safety
+/// `dst` is valid for `n` writable bytes.
+pub(crate) unsafe fn ve_fetch(p: &VeProc, dst: *mut u8, src: u64, n: usize) -> c_int {
+    if n == 0 {
+        return 0;
+    }
+    // SAFETY: the range was checked inside the allocation; dst is the caller's.
+    let r = with_range(p, hmem_addr(src), n, |m| unsafe { std::ptr::copy_nonoverlapping(m, dst, n) });
+    if r.is_ok() { 0 } else { -1 }
+}
+
 fn alloc_on(p: &VeProc, size: usize) -> Option<u64> {
     let region = Region::new(size)?;
     let vemva = p.reserve(size as u64)?;

@@ -5,7 +5,7 @@ use crate::mem::Region;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Number of process identifiers an HMEM address can name (bits 62..59).
@@ -30,6 +30,8 @@ pub struct VeProc {
     pub regions: RwLock<BTreeMap<u64, Region>>,
     next_addr: AtomicU64,
     pub link: Link,
+    /// The C handle `veo_proc_create` returned (`veo_get_proc_handle_from_hmem` gives it back).
+    handle: AtomicUsize,
 }
 
 /// First VE virtual address handed out (the VE heap lives around here on the real machine).
@@ -54,14 +56,21 @@ pub(crate) fn create_with_link(venode: c_int, link: Link) -> *mut ProcHandle {
         return std::ptr::null_mut();
     };
     let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+    let h = Box::into_raw(Box::new(ProcHandle { id: slot as u8, serial }));
     procs[slot] = Some(Arc::new(VeProc {
         id: slot as u8,
         serial,
         regions: RwLock::new(BTreeMap::new()),
         next_addr: AtomicU64::new(VEMVA_BASE),
         link,
+        handle: AtomicUsize::new(h as usize),
     }));
-    Box::into_raw(Box::new(ProcHandle { id: slot as u8, serial }))
+    h
+}
+
+/// The handle of the live process with identifier `id` (`veo_get_proc_handle_from_hmem`); NULL if none.
+pub fn handle_of(id: u8) -> *mut ProcHandle {
+    with_id(id, |p| p.handle.load(Ordering::Relaxed) as *mut ProcHandle).unwrap_or(std::ptr::null_mut())
 }
 
 /// The live process a handle names, if any.

@@ -1,6 +1,11 @@
 //! Thread contexts (`struct veo_thr_ctxt`): a worker thread per context that executes asynchronous
 //! commands in submission order, so that copies overlap with the caller as the VE's DMA engine does.
+//! A copy's time on the modeled link is reserved when it is submitted ([`Link::reserve_queued`]):
+//! the fixed costs of queued copies overlap one another, their bytes share the direction's channel.
+//!
+//! [`Link::reserve_queued`]: crate::link::Link::reserve_queued
 
+use crate::link::{Dir, Slot};
 use crate::mem::{self, hmem_addr, is_ve_addr};
 use crate::proc::{self, ProcHandle, VeProc};
 use parking_lot::{Condvar, Mutex};
@@ -18,8 +23,8 @@ const VEO_STATE_RUNNING: c_int = 1;
 const VEO_STATE_EXIT: c_int = 4;
 
 enum Cmd {
-    Read { dst: usize, src: u64, n: usize },
-    Write { dst: u64, src: usize, n: usize },
+    Read { dst: usize, src: u64, n: usize, slot: Slot },
+    Write { dst: u64, src: usize, n: usize, slot: Slot },
     Vh { func: unsafe extern "C" fn(*mut c_void) -> u64, arg: usize },
 }
 
@@ -36,6 +41,8 @@ pub struct Context {
     proc: Arc<VeProc>,
     tx: Mutex<Option<mpsc::Sender<(u64, Cmd)>>>,
     next_id: Mutex<u64>,
+    /// The link slot of the copy submitted last: later ones queue their bytes behind it.
+    last: Mutex<Slot>,
     done: Arc<Done>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
@@ -60,6 +67,7 @@ pub unsafe fn open(h: *mut ProcHandle) -> *mut Context {
         proc: p,
         tx: Mutex::new(Some(tx)),
         next_id: Mutex::new(1),
+        last: Mutex::new(Slot::none()),
         done,
         worker: Mutex::new(Some(worker)),
     }))
@@ -67,8 +75,8 @@ pub unsafe fn open(h: *mut ProcHandle) -> *mut Context {
 
 fn execute(p: &VeProc, cmd: Cmd) -> (c_int, u64) {
     let rc = match cmd {
-        Cmd::Read { dst, src, n } => mem::ve_to_host(p, dst as *mut u8, src, n),
-        Cmd::Write { dst, src, n } => mem::host_to_ve(p, dst, src as *const u8, n),
+        Cmd::Read { dst, src, n, slot } => slot.prepaid(|| mem::ve_to_host(p, dst as *mut u8, src, n)),
+        Cmd::Write { dst, src, n, slot } => slot.prepaid(|| mem::host_to_ve(p, dst, src as *const u8, n)),
         // SAFETY: the caller of veo_call_async_vh provides a callable function and its argument. A
         // panic (a Rust callback) must not end the worker: the command reports an exception.
         Cmd::Vh { func, arg } => {
@@ -99,6 +107,14 @@ fn submit(c: &Context, cmd: Cmd) -> u64 {
     }
 }
 
+/// Reserves the link for a copy submitted on `c` now, behind the copies submitted before on `c`.
+fn queue(c: &Context, dir: Dir, n: usize) -> Slot {
+    let mut last = c.last.lock();
+    let slot = c.proc.link.reserve_queued(dir, n, Some(&last));
+    *last = slot.mark();
+    slot
+}
+
 /// A VE address given to an async copy: an HMEM address of this context's process, or a plain one.
 fn ve_target(c: &Context, addr: u64) -> Option<u64> {
     if is_ve_addr(addr) && ((addr & mem::HMEM_PID_MASK) >> mem::HMEM_PID_SHIFT) as u8 != c.proc.id {
@@ -111,7 +127,10 @@ pub unsafe fn async_read(c: *mut Context, dst: *mut u8, src: u64, n: usize) -> u
     // SAFETY: forwarded contract.
     let Some(c) = (unsafe { ctx(c) }) else { return VEO_REQUEST_ID_INVALID };
     match ve_target(c, src) {
-        Some(src) => submit(c, Cmd::Read { dst: dst as usize, src, n }),
+        Some(src) => {
+            let slot = queue(c, Dir::VeToHost, n);
+            submit(c, Cmd::Read { dst: dst as usize, src, n, slot })
+        }
         None => VEO_REQUEST_ID_INVALID,
     }
 }
@@ -120,7 +139,10 @@ pub unsafe fn async_write(c: *mut Context, dst: u64, src: *const u8, n: usize) -
     // SAFETY: forwarded contract.
     let Some(c) = (unsafe { ctx(c) }) else { return VEO_REQUEST_ID_INVALID };
     match ve_target(c, dst) {
-        Some(dst) => submit(c, Cmd::Write { dst, src: src as usize, n }),
+        Some(dst) => {
+            let slot = queue(c, Dir::HostToVe, n);
+            submit(c, Cmd::Write { dst, src: src as usize, n, slot })
+        }
         None => VEO_REQUEST_ID_INVALID,
     }
 }
@@ -235,6 +257,43 @@ mod tests {
             assert!(work < total);
             assert!(back.iter().all(|&b| b == 7));
             assert_eq!(wait(c, r, &mut ret), VEO_COMMAND_ERROR, "a result is collected once");
+            assert_eq!(close(c), 0);
+            assert_eq!(mem::free_hmem(ve), 0);
+            proc::destroy(h);
+        }
+    }
+
+    /// Queued copies overlap their fixed costs: 20 small writes on a context take about one fixed
+    /// cost, 20 synchronous ones twenty; the data of each lands where it belongs.
+    #[test]
+    fn queued_copies_overlap_their_fixed_costs() {
+        use crate::link::Model;
+        let m = Model { rate: [Some(10e9); 2], latency: [Duration::from_millis(2); 2] };
+        let h = proc::create_with_link(0, Link::with_model(m));
+        assert!(!h.is_null());
+        unsafe {
+            let mut ve: *mut c_void = std::ptr::null_mut();
+            assert_eq!(mem::alloc_hmem(h, &mut ve, 4096), 0);
+            let c = open(h);
+            let src: Vec<u8> = (0..20u8).collect();
+            let t0 = Instant::now();
+            let reqs: Vec<u64> = (0..20).map(|i| async_write(c, ve as u64 + 8 * i as u64, src.as_ptr().add(i), 1)).collect();
+            for r in reqs {
+                assert_eq!(wait(c, r, std::ptr::null_mut()), VEO_COMMAND_OK);
+            }
+            let queued = t0.elapsed();
+            let t1 = Instant::now();
+            for i in 0..20 {
+                assert_eq!(mem::write_mem(h, ve as u64 + 8 * i as u64 + 1, src.as_ptr().add(i), 1), 0);
+            }
+            let sync = t1.elapsed();
+            assert!(queued >= Duration::from_millis(2) && queued < Duration::from_millis(15), "{queued:?}");
+            assert!(sync >= Duration::from_millis(40), "{sync:?}");
+            let mut back = vec![0u8; 160];
+            assert_eq!(mem::read_mem(h, back.as_mut_ptr(), ve as u64, 160), 0);
+            for i in 0..20 {
+                assert_eq!((back[8 * i], back[8 * i + 1]), (i as u8, i as u8));
+            }
             assert_eq!(close(c), 0);
             assert_eq!(mem::free_hmem(ve), 0);
             proc::destroy(h);
