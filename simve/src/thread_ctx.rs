@@ -264,11 +264,12 @@ mod tests {
     }
 
     /// Queued copies overlap their fixed costs: 20 small writes on a context take about one fixed
-    /// cost, 20 synchronous ones twenty; the data of each lands where it belongs.
+    /// cost, 20 synchronous ones twenty; the data of each lands where it belongs. (The fixed cost is
+    /// large, so that a busy machine's scheduling delays stay far inside the bound.)
     #[test]
     fn queued_copies_overlap_their_fixed_costs() {
         use crate::link::Model;
-        let m = Model { rate: [Some(10e9); 2], latency: [Duration::from_millis(2); 2] };
+        let m = Model { rate: [Some(10e9); 2], latency: [Duration::from_millis(20); 2] };
         let h = proc::create_with_link(0, Link::with_model(m));
         assert!(!h.is_null());
         unsafe {
@@ -287,8 +288,8 @@ mod tests {
                 assert_eq!(mem::write_mem(h, ve as u64 + 8 * i as u64 + 1, src.as_ptr().add(i), 1), 0);
             }
             let sync = t1.elapsed();
-            assert!(queued >= Duration::from_millis(2) && queued < Duration::from_millis(15), "{queued:?}");
-            assert!(sync >= Duration::from_millis(40), "{sync:?}");
+            assert!(queued >= Duration::from_millis(20) && queued < Duration::from_millis(200), "{queued:?}");
+            assert!(sync >= Duration::from_millis(400), "{sync:?}");
             let mut back = vec![0u8; 160];
             assert_eq!(mem::read_mem(h, back.as_mut_ptr(), ve as u64, 160), 0);
             for i in 0..20 {
