@@ -48,6 +48,8 @@ class Mpi:
     version: str = ""
     libdir: Optional[Path] = None
     ccflags: Tuple[str, ...] = ()
+    fcflags: Tuple[str, ...] = ()
+    fstyles: Tuple[str, ...] = ("mpif", "mpi", "f08")  # the Fortran bindings usable with gfortran
     runflags: Tuple[str, ...] = ()
     runenv: Tuple[Tuple[str, str], ...] = ()
     full: bool = False
@@ -89,8 +91,11 @@ MATRIX = [
         install=_WHEEL + ", and mpi4py built for the standard ABI"),
     # Intel MPI: its mpicc needs I_MPI_ROOT; its launcher is mpiexec.hydra of its own bin/ (its mpirun
     # script runs the first mpiexec.hydra on PATH, which may be MPICH's: then MPI_Init fails in OFI).
-    Mpi("impi", str(IMPI / "bin/mpicc"), None, str(IMPI / "bin/mpiexec.hydra"), "libmpi.so.12", "impi", "mpich",
-        "2021.19", libdir=IMPI / "lib",
+    # Its gfortran modules are in include/mpi/gfortran/<version> (its mpif90 names include/gfortran/...);
+    # they have `use mpi` but no mpi_f08 (that one is for Intel's compilers only).
+    Mpi("impi", str(IMPI / "bin/mpicc"), str(IMPI / "bin/mpif90"), str(IMPI / "bin/mpiexec.hydra"), "libmpi.so.12",
+        "impi", "mpich", "2021.19", libdir=IMPI / "lib", fcflags=(f"-I{IMPI}/include/mpi/gfortran/12.4.0",),
+        fstyles=("mpif", "mpi"),
         runenv=(("I_MPI_ROOT", str(IMPI)), ("I_MPI_FABRICS", "shm"), ("I_MPI_PIN", "0")), install=_WHEEL),
     Mpi("impi-abi", str(IMPI / "bin/mpicc"), None, str(IMPI / "bin/mpiexec.hydra"), "libmpi_abi.so.1", "impi",
         "mpiabi", "2021.19", libdir=IMPI / "lib", ccflags=("-mpi_abi",), python=_MPIABI_PY,
@@ -186,7 +191,7 @@ def build_f(mpi: Mpi, src, style="mpi", name=None, extra=(), modules=("vetest.F9
     lib = simve_link_dir()
     deps = [src, *mods, *FDIR.glob("*.h"), *FDIR.glob("*.inc"), SIMVE] + ([SHIM] if link_shim else [])
     if _stale(out, deps):
-        cmd = [mpi.fc, "-g", "-O1", "-cpp", *FSTYLES.get(style, []), f"-I{FDIR}", f"-J{moddir}",
+        cmd = [mpi.fc, *mpi.fcflags, "-g", "-O1", "-cpp", *FSTYLES.get(style, []), f"-I{FDIR}", f"-J{moddir}",
                *map(str, mods), str(src), "-o", str(out), *extra]
         if link_shim:
             cmd += [f"-L{lib}", "-lmpive"]
