@@ -2,6 +2,8 @@
 transparency, preloading and linking, under Open MPI and MPICH with 2, 3 and 4 ranks; the tests
 parametrized with `matrix` also run on the other MPIs of the matrix (tests/harness.py), with 3 ranks."""
 
+from pathlib import Path
+
 import pytest
 
 from harness import MPIS, MPI_IDS, ROOT, build_c, matrix, mpirun, run_checked
@@ -94,3 +96,16 @@ def test_mpive_mpi_lib_names_the_real_library(mpi):
     r = mpirun(mpi, 2, [exe], env={"MPIVE_MPI_LIB": str(ROOT / "target" / "release" / "libveo.so")}, timeout=60)
     assert r.returncode != 0, r.describe()
     assert "does not define PMPI_Init" in r.stderr and "MPIVE_MPI_LIB" in r.stderr, r.describe()
+
+
+@pytest.mark.parametrize("mpi", matrix())
+def test_programs_load_this_mpi(mpi):
+    """The test programs built with `mpi`'s wrapper load its library (by their rpath), not another of
+    the same soname: ldd resolves the soname to the file in `mpi.libdir`."""
+    import subprocess
+    exe = build_c(mpi, "host_only.c")
+    out = subprocess.run(["ldd", str(exe)], capture_output=True, text=True, check=True).stdout
+    found = {line.split()[0]: line.split("=>")[1].split()[0] for line in out.splitlines() if "=>" in line}
+    assert mpi.libmpi in found, out
+    if mpi.libdir is not None:
+        assert Path(found[mpi.libmpi]).resolve() == (mpi.libdir / mpi.libmpi).resolve(), out
