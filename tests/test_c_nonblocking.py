@@ -157,3 +157,18 @@ def test_valgrind_report_parser():
     ]) + "</valgrindoutput>"
     bad = libmpive_errors(xml)
     assert len(bad) == 1 and bad[0].startswith("InvalidRead"), bad
+
+
+# Known bug of the libraries themselves (README, "Known issues"): a nonblocking Alltoallw with MPI_IN_PLACE,
+# ints and doubles and gaps, with host buffers and without libmpive. coll_blocking.c skips that case there.
+IALLTOALLW_IN_PLACE_WRONG = {"mpich", "impi", "impi-abi"}
+
+
+@pytest.mark.parametrize("mpi", matrix())
+def test_library_ialltoallw_in_place(mpi):
+    r = mpirun(mpi, 3, [build_c(mpi, "alltoallw_in_place.c")], preload=False, timeout=60)
+    assert r.returncode == 0, r.describe()
+    want = "WRONG" if mpi.name in IALLTOALLW_IN_PLACE_WRONG else "right"
+    assert f"alltoallw in place (nonblocking): {want}" in r.stdout, (
+        f"{mpi}: expected {want}" + (" (the known bug: fixed? update IALLTOALLW_IN_PLACE_WRONG, coll_blocking.c and "
+                                     "the README's known issues)" if want == "WRONG" else "") + "\n" + r.describe())
