@@ -17,6 +17,13 @@
 //! here (handles with `MPI_*_f2c`, the sentinels MPI_IN_PLACE, MPI_BOTTOM and MPI_STATUS(ES)_IGNORE,
 //! statuses with `MPI_Status_c2f`, requests with `MPI_Request_c2f`) and calls the shim's C entry
 //! point, so the staging is the C path's.
+//!
+//! Intel MPI 2021 in the MPICH ABI (libmpifort.so.12) behaves as MPICH: its `mpi_send_` (alias
+//! `pmpi_send_`) calls the C `MPI_Send`. On the MPI-5 standard ABI, Intel MPI's libmpifort_abi.so.1
+//! has a `pmpi_send_` of its own that calls `PMPI_Send`, and the C library exports no `PMPI_*_f2c/c2f`
+//! to convert handles with: there host buffers go to the MPI's own Fortran function, and a call with
+//! VE buffers (or a completion call while VE requests are pending) is refused by [`guard`] with
+//! MPI_ERR_UNSUPPORTED_OPERATION. (MPICH 5.0.2 ships no Fortran library for the standard ABI.)
 
 pub mod completion;
 
