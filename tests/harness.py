@@ -71,6 +71,9 @@ class Mpi:
             return f"{self.name}: {self.libdir / self.libmpi} not found ({self.install})"
         if python and not Path(self.python).exists():
             return f"{self.name}: {self.python} not found ({self.install})"
+        venv = Path(self.python).parents[1]
+        if python and venv.parent == MPIS_DIR and not (venv / ".pinned").exists():
+            return f"{self.name}: {venv} is not complete ({self.install})"
         return None
 
 
