@@ -79,6 +79,9 @@ class Mpi:
 
 _WHEEL = "run scripts/setup.sh: it installs the pinned wheel into build/mpis"
 _MPIABI_PY = MPIS_DIR / "mpi4py-mpiabi" / "bin" / "python"
+# mpi4py built with Intel MPI's mpi_abi.h: its MPI_ERRORS_RETURN is MPICH's MPI_ERRORS_ABORT and the
+# other way round (README, known issues)
+_MPIABI_IMPI_PY = MPIS_DIR / "mpi4py-mpiabi-impi" / "bin" / "python"
 MATRIX = [
     Mpi("openmpi", "mpicc.openmpi", "mpifort.openmpi", "mpirun.openmpi", "libmpi.so.40", "openmpi", "openmpi",
         "4.1", full=True, mpi4=False, persistent_coll=False, large_count=False, install="apt-get install openmpi-bin libopenmpi-dev"),
@@ -101,7 +104,7 @@ MATRIX = [
         fstyles=("mpif", "mpi"),
         runenv=(("I_MPI_ROOT", str(IMPI)), ("I_MPI_FABRICS", "shm"), ("I_MPI_PIN", "0")), install=_WHEEL),
     Mpi("impi-abi", str(IMPI / "bin/mpicc"), None, str(IMPI / "bin/mpiexec.hydra"), "libmpi_abi.so.1", "impi",
-        "mpiabi", "2021.19", libdir=IMPI / "lib", ccflags=("-mpi_abi",), python=_MPIABI_PY,
+        "mpiabi", "2021.19", libdir=IMPI / "lib", ccflags=("-mpi_abi",), python=_MPIABI_IMPI_PY,
         runenv=(("I_MPI_ROOT", str(IMPI)), ("I_MPI_FABRICS", "shm"), ("I_MPI_PIN", "0")),
         install=_WHEEL + ", and mpi4py built for the standard ABI"),
 ]
