@@ -32,7 +32,7 @@ def run_suite(mpi, preload, outdir):
     prefix = outdir / f"{mpi.name}-{'preload' if preload else 'plain'}"
     argv = [mpi.python, ROOT / "tests" / "python" / "run_mpi4py_suite.py", SDIST / "test" / "main.py", prefix,
             "-v", "-e", EXCLUDE.get(mpi.name, DEFAULT_EXCLUDE)]
-    # Intel MPI polls without yielding: on a loaded machine its runs took 2 to 3 times as long as the others
+    # on a loaded machine (load 12 on 2 cores) Intel MPI's runs took more than 15 minutes, twice Open MPI 5's
     r = mpirun(mpi, NP, argv, preload=preload, env=python_env(mpi), timeout=900 if mpi.full else 1800)
     outcomes = []
     for rank in range(NP):
