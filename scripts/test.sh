@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The full test suite (what CI runs): Rust unit tests, then every MPI test under Open MPI and MPICH.
+# The full test suite (what CI runs): Rust unit tests, then the MPI tests: all of them under Debian's Open MPI
+# and MPICH, the representative part under the other MPIs of the matrix (tests/harness.py, build/mpis).
 # Expects scripts/setup.sh to have run once (packages, .venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,22 +1,30 @@
 //! Everything that differs between the MPI libraries libmpive sits on, in one place.
 //!
-//! One `libmpive.so` serves Open MPI 4.1 (pointer handles, `MPI_IN_PLACE == (void*)1`, 24-byte status)
-//! and MPICH 4.0 (`int` handles, `MPI_IN_PLACE == (void*)-1`, 20-byte status). The library is identified
-//! once, when the real MPI is first resolved ([`crate::real`]); after that every module asks [`abi()`]
-//! for a constant or a predefined handle and never spells out a library name.
+//! One `libmpive.so` serves three ABIs: Open MPI's (4.1 and 5.0: pointer handles,
+//! `MPI_IN_PLACE == (void*)1`, 24-byte status), MPICH's (MPICH 4.0 and 5.0's `libmpi.so.12`, Intel MPI
+//! 2021's `libmpi.so.12`: `int` handles, `MPI_IN_PLACE == (void*)-1`, 20-byte status) and the MPI-5
+//! standard ABI (`libmpi_abi.so.1` of MPICH 5 and Intel MPI: pointer-sized handles with small predefined
+//! values, `MPI_IN_PLACE == (void*)1`, `MPI_STATUS_IGNORE == NULL`, 32-byte status, its own numbering of
+//! every constant). The library is identified once, when the real MPI is first resolved
+//! ([`crate::real`]); after that every module asks [`abi()`] for a constant or a predefined handle and
+//! never spells out a library name.
 //!
 //! Handles travel through the shim as [`Handle`] (`usize`): an MPICH `int` handle arrives in a 64-bit
 //! register whose upper half is undefined, so handles are forwarded untouched and only ever compared
 //! after [`Abi::norm`]. Arrays of handles and of statuses have an ABI-specific stride: read and write
 //! them through [`Abi::handle_at`], [`Abi::set_handle_at`] and [`Abi::status_at`].
 //!
-//! Adding the MPI-5 standard ABI means adding a third [`Family`] and its table in [`Abi::detect`].
+//! The standard ABI's numbers are those of the MPI-5.0 standard's ABI chapter, as spelled by the
+//! `mpi_abi.h` of MPICH 5.0.2 and of Intel MPI 2021.19 (checked against both, and against what the
+//! libraries answer at run time). Where the two headers disagree the library's own behaviour decides:
+//! Intel MPI swaps MPI_ERRORS_ABORT and MPI_ERRORS_RETURN (0x143/0x142; MPICH and the standard:
+//! 0x142/0x143), and so does its `libmpi_abi.so.1` at run time ([`StdVendor`]).
 
 use std::ffi::{c_int, c_void};
 
 /// A raw MPI handle as it arrives in an argument register (see the module documentation).
 pub type Handle = usize;
-/// `MPI_Aint`, `MPI_Offset` and `MPI_Count` are 64-bit signed integers in both ABIs.
+/// `MPI_Aint`, `MPI_Offset` and `MPI_Count` are 64-bit signed integers in every supported ABI.
 pub type Aint = i64;
 pub type Count = i64;
 pub type Offset = i64;
@@ -25,6 +33,33 @@ pub type Offset = i64;
 pub enum Family {
     OpenMpi,
     Mpich,
+    /// The MPI-5 standard ABI (`MPI_Abi_get_version` answers a major version > 0).
+    Std,
+}
+
+/// Who implements a library of the standard ABI: what the standard leaves to the implementation
+/// (where the status keeps its byte count) and where a vendor departs from it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StdVendor {
+    /// MPICH's `libmpi_abi.so.1`.
+    Mpich,
+    /// Intel MPI's `libmpi_abi.so.1`: MPI_ERRORS_RETURN is 0x142 and MPI_ERRORS_ABORT 0x143.
+    Intel,
+    /// Any other: only what the standard fixes is assumed.
+    Other,
+}
+
+impl StdVendor {
+    /// The vendor, from the first line of MPI_Get_library_version.
+    pub fn of(version: &str) -> StdVendor {
+        if version.contains("Intel(R) MPI") {
+            StdVendor::Intel
+        } else if version.contains("MPICH") {
+            StdVendor::Mpich
+        } else {
+            StdVendor::Other
+        }
+    }
 }
 
 /// The error classes libmpive reports, mapped to each library's numbers by [`Abi::class`].
@@ -59,8 +94,11 @@ pub struct StatusLayout {
 pub enum CountField {
     /// Open MPI: `size_t _ucount` at this offset.
     Size(usize),
-    /// MPICH: `int count_lo` at 0, then `int count_hi_and_cancelled` (bit 0: cancelled).
-    LoHi,
+    /// MPICH: `int count_lo` at this offset (0 in MPICH's ABI, 12 in MPICH's and Intel MPI's
+    /// standard ABI), then `int count_hi_and_cancelled` (bit 0: cancelled).
+    LoHi(usize),
+    /// Not known (a standard-ABI library of another vendor): MPI_Get_elements_x is asked.
+    Unknown,
 }
 
 /// Maximum size of an `MPI_Status` over the supported ABIs; the shim's own statuses use this.
@@ -140,6 +178,10 @@ pub struct FortranAbi {
     pub f08_statuses_ignore: &'static str,
     /// MPI_STATUS_SIZE: INTEGERs in a Fortran status.
     pub status_size: usize,
+    /// Whether the shim can convert Fortran handles to C ones (`MPI_*_f2c`, or MPICH's identity). The
+    /// standard ABI's libraries export no `PMPI_*_f2c/c2f`, so there Fortran calls with VE buffers are
+    /// refused ([`crate::fortran::guard`]).
+    pub converts_handles: bool,
 }
 
 /// The constants of one MPI ABI.
@@ -169,8 +211,10 @@ pub struct Abi {
     pub win_base_keyval: c_int,
     /// MPI_MODE_NOSTORE: the local window was not updated by local stores since the last synchronization.
     pub mode_nostore: c_int,
-    /// MPI_MAX_ERROR_STRING: 256 in Open MPI, 512 in MPICH. Longer strings are refused.
+    /// MPI_MAX_ERROR_STRING: 256 in Open MPI, 512 in MPICH and the standard ABI. Longer strings are refused.
     pub max_error_string: usize,
+    /// Who implements the standard ABI (None for the Open MPI and MPICH ABIs).
+    pub std_vendor: Option<StdVendor>,
     pub h: Predefined,
     pub fortran: FortranAbi,
     classes: [(Class, c_int); 12],
@@ -205,6 +249,7 @@ impl Abi {
                     win_base_keyval: 7,
                     mode_nostore: 8,
                     max_error_string: 256,
+                    std_vendor: None,
                     h: Predefined {
                         comm_world: need("ompi_mpi_comm_world")?,
                         comm_self: need("ompi_mpi_comm_self")?,
@@ -231,6 +276,7 @@ impl Abi {
                         f08_status_ignore: "mpi_fortran_status_ignore_",
                         f08_statuses_ignore: "mpi_fortran_statuses_ignore_",
                         status_size: 6,
+                        converts_handles: true,
                     },
                     classes: [
                         (Class::Buffer, 1),
@@ -255,7 +301,7 @@ impl Abi {
                 in_place: usize::MAX,
                 status_ignore: 1,
                 statuses_ignore: 1,
-                status: StatusLayout { size: 20, source: 8, tag: 12, error: 16, count: CountField::LoHi },
+                status: StatusLayout { size: 20, source: 8, tag: 12, error: 16, count: CountField::LoHi(0) },
                 root: -3,
                 proc_null: -1,
                 any_source: -2,
@@ -270,6 +316,7 @@ impl Abi {
                 win_base_keyval: 0x6600_0001,
                 mode_nostore: 2048,
                 max_error_string: 512,
+                std_vendor: None,
                 h: Predefined {
                     comm_world: 0x4400_0000,
                     comm_self: 0x4400_0001,
@@ -298,6 +345,7 @@ impl Abi {
                     f08_status_ignore: "MPIR_F08_MPI_STATUS_IGNORE_OBJ",
                     f08_statuses_ignore: "MPIR_F08_MPI_STATUSES_IGNORE_OBJ",
                     status_size: 5,
+                    converts_handles: true,
                 },
                 classes: [
                     (Class::Buffer, 1),
@@ -314,6 +362,90 @@ impl Abi {
                     (Class::Unsupported, 44),
                 ],
             }),
+            Family::Std => {
+                // MPI-5.0's ABI chapter; what a vendor may choose is taken from `StdVendor`.
+                let vendor = StdVendor::of(&library);
+                let (errors_abort, errors_return) = match vendor {
+                    StdVendor::Intel => (0x143, 0x142),
+                    StdVendor::Mpich | StdVendor::Other => (0x142, 0x143),
+                };
+                let count = match vendor {
+                    StdVendor::Mpich | StdVendor::Intel => CountField::LoHi(12),
+                    StdVendor::Other => CountField::Unknown,
+                };
+                Ok(Abi {
+                    family,
+                    library,
+                    handle_size: 8,
+                    in_place: 1,
+                    status_ignore: 0,
+                    statuses_ignore: 0,
+                    status: StatusLayout { size: 32, source: 0, tag: 4, error: 8, count },
+                    root: -4,
+                    proc_null: -3,
+                    any_source: -1,
+                    undefined: -32766,
+                    combiner_named: 101,
+                    order_fortran: 15,
+                    topo_cart: 211,
+                    topo_graph: 212,
+                    topo_dist_graph: 213,
+                    win_model_keyval: 605,
+                    win_separate: 322,
+                    win_base_keyval: 601,
+                    mode_nostore: 8192,
+                    max_error_string: 512,
+                    std_vendor: Some(vendor),
+                    h: Predefined {
+                        comm_world: 0x101,
+                        comm_self: 0x102,
+                        comm_null: 0x100,
+                        request_null: 0x180,
+                        message_null: 0x128,
+                        message_no_proc: 0x129,
+                        datatype_null: 0x200,
+                        byte: 0x247,
+                        errors_are_fatal: 0x141,
+                        errors_abort: Some(errors_abort),
+                        errors_return,
+                        file_null: 0x118,
+                        win_null: 0x110,
+                        op_no_op: 0x3d,
+                    },
+                    fortran: FortranAbi {
+                        // Intel MPI's libmpifort_abi.so.1 (MPICH 5.0.2 ships no Fortran library for
+                        // this ABI): `mpi_send_` calls the C `MPI_Send`, but `pmpi_send_`, where the
+                        // shim forwards, calls `PMPI_Send`, and the library has no `PMPI_*_f2c` to
+                        // convert handles with: so every Fortran call with VE buffers (or while VE
+                        // requests are pending) takes the converting path, which refuses it.
+                        f77_reaches_c: false,
+                        f08_completion_is_pmpi: false,
+                        in_place: "MPIR_F_MPI_IN_PLACE",
+                        bottom: "MPIR_F_MPI_BOTTOM",
+                        status_ignore: "MPI_F_STATUS_IGNORE",
+                        statuses_ignore: "MPI_F_STATUSES_IGNORE",
+                        f08_status_ignore: "MPIR_F08_MPI_STATUS_IGNORE_OBJ",
+                        f08_statuses_ignore: "MPIR_F08_MPI_STATUSES_IGNORE_OBJ",
+                        // MPI_F_STATUS_SIZE of the standard ABI
+                        status_size: 8,
+                        converts_handles: false,
+                    },
+                    classes: [
+                        (Class::Buffer, 1),
+                        (Class::Count, 2),
+                        (Class::Type, 3),
+                        (Class::Request, 7),
+                        (Class::Arg, 13),
+                        (Class::Truncate, 15),
+                        (Class::Other, 16),
+                        (Class::Intern, 17),
+                        (Class::InStatus, 19),
+                        (Class::Pending, 18),
+                        (Class::NoMem, 39),
+                        (Class::Unsupported, 55),
+                    ],
+                })
+            }
         }
     }
 
@@ -376,7 +508,8 @@ impl Abi {
     }
 
     /// The bytes a completed operation's status reports: what `MPI_Get_elements_x(status, MPI_BYTE)`
-    /// returns, read without a call into the library (the small VE receives' path, issue 8).
+    /// returns, read without a call into the library (the small VE receives' path, issue 8); -1 where
+    /// the layout is not known (the caller then asks MPI_Get_elements_x).
     ///
     /// # Safety
     /// `status` is a status of the real MPI.
@@ -388,11 +521,12 @@ impl Abi {
         unsafe {
             match self.status.count {
                 CountField::Size(off) => (p.add(off) as *const usize).read_unaligned() as i64,
-                CountField::LoHi => {
-                    let lo = (p as *const u32).read_unaligned() as i64;
-                    let hi = ((p.add(4) as *const i32).read_unaligned() >> 1) as i64;
+                CountField::LoHi(off) => {
+                    let lo = (p.add(off) as *const u32).read_unaligned() as i64;
+                    let hi = ((p.add(off + 4) as *const i32).read_unaligned() >> 1) as i64;
                     (hi << 32) + lo
                 }
+                CountField::Unknown => -1,
             }
         }
     }
@@ -428,9 +562,24 @@ impl Abi {
     /// MPI_Error_string decodes them as internal codes and prints an unrelated message. Setting the
     /// bit is a no-op where MPICH already sets it.
     pub fn fix_added_code(&self, code: c_int) -> c_int {
+        match (self.family, self.std_vendor) {
+            (Family::Mpich, _) | (Family::Std, Some(StdVendor::Mpich | StdVendor::Intel)) => code | 1 << 30,
+            _ => code,
+        }
+    }
+
+    /// A datatype combiner as the library numbers it, renumbered as MPICH does (MPI_COMBINER_NAMED = 1,
+    /// ..., MPI_COMBINER_HINDEXED_BLOCK = 19, MPI_COMBINER_VALUE_INDEX = 20). Open MPI counts in the
+    /// same order from 0; the standard ABI numbers them 101 to 117 in an order of its own (it has no
+    /// `*_INTEGER` combiners). A number this table does not know becomes -1.
+    pub fn mpich_combiner(&self, c: c_int) -> c_int {
         match self.family {
-            Family::Mpich => code | 1 << 30,
-            Family::OpenMpi => code,
+            Family::OpenMpi | Family::Mpich => c - self.combiner_named + 1,
+            Family::Std => {
+                // MPI_COMBINER_NAMED (101) .. MPI_COMBINER_VALUE_INDEX (117)
+                const TO_MPICH: [c_int; 17] = [1, 2, 3, 4, 6, 7, 9, 10, 19, 12, 13, 14, 15, 16, 17, 18, 20];
+                usize::try_from(c - 101).ok().and_then(|i| TO_MPICH.get(i)).copied().unwrap_or(-1)
+            }
         }
     }
 
@@ -480,5 +629,69 @@ mod tests {
         assert!(!abi.same(0xdead_beef_4400_0000, 0x4400_0000));
         assert_eq!(abi.class(Class::Unsupported), 52);
         assert_eq!(abi.status.size, 24);
+    }
+
+    #[test]
+    fn standard_abi_table() {
+        for (version, vendor, ret, abort) in [
+            ("MPICH Version:      5.0.2", StdVendor::Mpich, 0x143, 0x142),
+            ("Intel(R) MPI Library 2021.19.0 for Linux* OS", StdVendor::Intel, 0x142, 0x143),
+            ("Some MPI 1.0", StdVendor::Other, 0x143, 0x142),
+        ] {
+            let abi = Abi::new(Family::Std, version.into(), &|_| None).unwrap();
+            assert_eq!(abi.std_vendor, Some(vendor));
+            assert_eq!((abi.h.errors_return, abi.h.errors_abort), (ret, Some(abort)), "{version}");
+            // pointer-sized handles: nothing is truncated
+            assert!(!abi.same(0x1_0000_0101, 0x101));
+            assert_eq!(abi.handle_size(), 8);
+            let arr: [u64; 2] = [0x101, 0xdead_beef_0000_1234];
+            // SAFETY: arr has two elements.
+            assert_eq!(unsafe { abi.handle_at(arr.as_ptr().cast(), 1) }, 0xdead_beef_0000_1234);
+            assert!(abi.is_in_place(1 as *const c_void) && abi.is_status_ignore(std::ptr::null()));
+            assert_eq!((abi.status.size, abi.status.source, abi.status.tag, abi.status.error), (32, 0, 4, 8));
+            assert_eq!((abi.class(Class::Unsupported), abi.class(Class::InStatus), abi.class(Class::Pending)), (55, 19, 18));
+            assert_eq!((abi.topo_cart, abi.topo_graph, abi.topo_dist_graph), (211, 212, 213));
+        }
+        // MPICH's and Intel's status: count_lo at 12, count_hi_and_cancelled at 16 (as MPI_Status_set_elements_x
+        // writes them: 0x123456789 bytes, cancelled, reads 89674523 03000000)
+        let m = Abi::new(Family::Std, "MPICH Version: 5.0.2".into(), &|_| None).unwrap();
+        let mut st = [0xabu8; 32];
+        st[12..16].copy_from_slice(&0x2345_6789u32.to_ne_bytes());
+        st[16..20].copy_from_slice(&3u32.to_ne_bytes());
+        // SAFETY: a 32-byte status.
+        assert_eq!(unsafe { m.status_bytes(st.as_ptr().cast()) }, 0x1_2345_6789);
+        let o = Abi::new(Family::Std, "Other MPI".into(), &|_| None).unwrap();
+        // SAFETY: as above.
+        assert_eq!(unsafe { o.status_bytes(st.as_ptr().cast()) }, -1, "an unknown layout is asked for");
+    }
+
+    #[test]
+    fn combiners_are_renumbered() {
+        let s = Abi::new(Family::Std, "MPICH".into(), &|_| None).unwrap();
+        let m = Abi::new(Family::Mpich, "MPICH".into(), &|_| None).unwrap();
+        let o = Abi::new(Family::OpenMpi, "Open MPI".into(), &|s| Some(s.len())).unwrap();
+        // (standard ABI, MPICH, Open MPI) numbers of NAMED, DUP, CONTIGUOUS, VECTOR, HVECTOR, INDEXED,
+        // HINDEXED, INDEXED_BLOCK, HINDEXED_BLOCK, STRUCT, SUBARRAY, DARRAY, RESIZED
+        for (std, mpich, ompi) in [
+            (101, 1, 0),
+            (102, 2, 1),
+            (103, 3, 2),
+            (104, 4, 3),
+            (105, 6, 5),
+            (106, 7, 6),
+            (107, 9, 8),
+            (108, 10, 9),
+            (109, 19, 18),
+            (110, 12, 11),
+            (111, 13, 12),
+            (112, 14, 13),
+            (116, 18, 17),
+        ] {
+            assert_eq!(s.mpich_combiner(std), mpich);
+            assert_eq!(m.mpich_combiner(mpich), mpich);
+            assert_eq!(o.mpich_combiner(ompi), mpich);
+        }
+        assert_eq!(s.mpich_combiner(5), -1);
+        assert_eq!(s.mpich_combiner(118), -1);
     }
 }

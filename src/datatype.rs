@@ -225,7 +225,7 @@ fn large_queries() -> Option<(EnvelopeC, ContentsC)> {
 }
 
 unsafe fn envelope(dt: Handle) -> Result<Envelope> {
-    let named = abi().combiner_named;
+    let abi = abi();
     if let Some((env_c, _)) = large_queries() {
         let (mut ni, mut na, mut nc, mut nd, mut combiner) = (0, 0, 0, 0, 0);
         // SAFETY: out-pointers to locals.
@@ -233,7 +233,7 @@ unsafe fn envelope(dt: Handle) -> Result<Envelope> {
         if rc != 0 {
             return Err(type_error(dt, "MPI_Type_get_envelope_c", rc));
         }
-        return Ok(Envelope { ni, na, nc, nd, combiner: combiner - named + comb::NAMED });
+        return Ok(Envelope { ni, na, nc, nd, combiner: abi.mpich_combiner(combiner) });
     }
     let (mut ni, mut na, mut nd, mut combiner) = (0, 0, 0, 0);
     // SAFETY: out-pointers to locals.
@@ -241,7 +241,7 @@ unsafe fn envelope(dt: Handle) -> Result<Envelope> {
     if rc != 0 {
         return Err(type_error(dt, "MPI_Type_get_envelope", rc));
     }
-    Ok(Envelope { ni: ni as i64, na: na as i64, nc: 0, nd: nd as i64, combiner: combiner - named + comb::NAMED })
+    Ok(Envelope { ni: ni as i64, na: na as i64, nc: 0, nd: nd as i64, combiner: abi.mpich_combiner(combiner) })
 }
 
 /// A type's constructor arguments: the integer ones in the layout of the classic (`int`) constructor
@@ -374,8 +374,8 @@ static CHECK: Lazy<bool> = Lazy::new(|| std::env::var("MPIVE_CHECK_COVERAGE").is
 /// Most runs a flattening may produce before the shim gives up on a datatype.
 const MAX_RUNS: usize = 1 << 24;
 
-/// The combiners the flattening decodes, numbered as in MPICH (Open MPI counts from 0, see
-/// `Abi::combiner_named`).
+/// The combiners the flattening decodes, numbered as in MPICH (every library's numbers are
+/// translated by `Abi::mpich_combiner`).
 mod comb {
     pub const NAMED: i32 = 1;
     pub const DUP: i32 = 2;

@@ -73,22 +73,57 @@ fn find() -> Result<RealMpi, String> {
         unsafe { lib.get::<*mut c_void>(c.as_bytes_with_nul()).ok().map(|s| *s as usize).filter(|&p| p != 0) }
     };
     let version = library_version(&lib);
-    let family = if sym("ompi_mpi_comm_world").is_some() {
-        Family::OpenMpi
-    } else if sym("MPI_Abi_get_version").is_some() && !version.contains("MPICH") {
-        return Err(format!(
-            "the MPI library ({origin}: {version}) uses the MPI-5 standard ABI, which this libmpive does not support yet; \
-             use an Open MPI 4.x or MPICH 4.x build"
-        ));
-    } else {
-        if !version.contains("MPICH") {
-            log::warn!("unknown MPI library ({version}); assuming the MPICH ABI (int handles)");
-        }
-        Family::Mpich
-    };
+    let family = identify(&origin, &version, abi_version(&lib), &|name| sym(name).is_some())?;
     let abi = Abi::new(family, version, &sym).map_err(|e| format!("{origin}: {e}"))?;
     log::info!("real MPI: {} ({:?} ABI) from {origin}", abi.library, abi.family);
     Ok(RealMpi { lib, origin, abi })
+}
+
+/// The ABI of a library, from the answer of `MPI_Abi_get_version` where it has one (MPI-5: the major
+/// version is positive in a library of the standard ABI, -1 in one of its implementation's own ABI),
+/// then from its symbols and version string.
+fn identify(origin: &str, version: &str, abi_version: Option<(c_int, c_int)>, has: &dyn Fn(&str) -> bool) -> Result<Family, String> {
+    match abi_version {
+        Some((1, _)) => return Ok(Family::Std),
+        Some((major, minor)) if major > 1 => {
+            return Err(format!(
+                "the MPI library ({origin}: {version}) uses version {major}.{minor} of the MPI standard ABI; this libmpive \
+                 knows version 1 only. Use a libmpive that supports it, or the library's own ABI (e.g. libmpi.so.12 \
+                 instead of libmpi_abi.so)"
+            ))
+        }
+        Some((major, minor)) if major >= 0 => {
+            return Err(format!(
+                "the MPI library ({origin}: {version}) answers MPI_Abi_get_version with {major}.{minor}, which is neither \
+                 the standard ABI (1.x) nor an implementation's own ABI (-1); libmpive cannot tell how to call it"
+            ))
+        }
+        _ => {}
+    }
+    if has("ompi_mpi_comm_world") {
+        Ok(Family::OpenMpi)
+    } else if ["MPICH", "Intel(R) MPI", "MVAPICH"].iter().any(|v| version.contains(v)) {
+        Ok(Family::Mpich)
+    } else {
+        Err(format!(
+            "the MPI library ({origin}: {version}) is not one libmpive knows: it is neither Open MPI nor of the MPICH \
+             family (MPICH, Intel MPI, MVAPICH), and does not say it uses the MPI-5 standard ABI (MPI_Abi_get_version). \
+             Set MPIVE_MPI_LIB to an Open MPI, MPICH or Intel MPI library, or to a library of the standard ABI \
+             (libmpi_abi.so.1)"
+        ))
+    }
+}
+
+/// What the library's `PMPI_Abi_get_version` answers (MPI-5; it may be called before MPI_Init), or None
+/// where it has none.
+fn abi_version(lib: &Library) -> Option<(c_int, c_int)> {
+    type F = unsafe extern "C" fn(*mut c_int, *mut c_int) -> c_int;
+    // SAFETY: the symbol is the MPI-5 function of this signature, callable at any time.
+    unsafe {
+        let f = lib.get::<F>(b"PMPI_Abi_get_version\0").ok()?;
+        let (mut major, mut minor) = (0, 0);
+        (f(&mut major, &mut minor) == 0).then_some((major, minor))
+    }
 }
 
 fn has_probe(lib: &Library) -> bool {
@@ -381,5 +416,32 @@ pub mod pmpi {
         fn PMPI_Group_f2c(f: c_int) -> Handle;
         fn PMPI_Request_c2f(c: Handle) -> c_int;
         fn PMPI_Message_c2f(c: Handle) -> c_int;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_abi_version_decides_then_the_family() {
+        let none = |_: &str| false;
+        let ompi = |s: &str| s == "ompi_mpi_comm_world";
+        let id = |v: &str, abi: Option<(c_int, c_int)>, has: &dyn Fn(&str) -> bool| identify("lib", v, abi, has);
+        // the standard ABI, whoever made it (MPICH 5's and Intel MPI's libmpi_abi.so.1 answer 1.0)
+        assert_eq!(id("MPICH Version: 5.0.2", Some((1, 0)), &none), Ok(Family::Std));
+        assert_eq!(id("Intel(R) MPI Library 2021.19.0", Some((1, 0)), &none), Ok(Family::Std));
+        assert_eq!(id("Open MPI v6", Some((1, 1)), &ompi), Ok(Family::Std));
+        // the family's own ABI (-1.-1: MPICH 5's and Intel MPI's libmpi.so.12)
+        assert_eq!(id("MPICH Version: 5.0.2", Some((-1, -1)), &none), Ok(Family::Mpich));
+        assert_eq!(id("Intel(R) MPI Library 2021.19.0 for Linux* OS", Some((-1, -1)), &none), Ok(Family::Mpich));
+        // no MPI_Abi_get_version (MPICH 4.0, Open MPI 4.1 and 5.0)
+        assert_eq!(id("MPICH Version: 4.0.2", None, &none), Ok(Family::Mpich));
+        assert_eq!(id("Open MPI v5.0.11", None, &ompi), Ok(Family::OpenMpi));
+        // refused, naming the library
+        for (v, abi) in [("Mystery MPI 1.0", None), ("MPICH Version: 9", Some((2, 0))), ("MPICH", Some((0, 0)))] {
+            let e = id(v, abi, &none).unwrap_err();
+            assert!(e.contains(v) && e.contains("lib"), "{e}");
+        }
     }
 }

@@ -5,7 +5,7 @@ import csv
 import subprocess
 import sys
 
-from harness import ROOT, have
+from harness import BY_NAME, ROOT, have, require
 
 
 def test_benchmark_smoke(tmp_path):
@@ -38,3 +38,16 @@ def test_benchmark_smoke(tmp_path):
     assert summary and all(float(r["median_usec"]) > 0 for r in summary if r["bytes"] != "0")
     svg = (tmp_path / "chart.svg").read_text()
     assert svg.startswith("<svg") and "polyline" in svg
+
+
+def test_imb_pingpong_runs_under_the_preload_on_intel_mpi(tmp_path):
+    """bench/imb_pingpong.py in a quick setting: Intel MPI's IMB-MPI1 PingPong with and without libmpive."""
+    require(BY_NAME["impi"])
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "imb_pingpong.py"), "--rounds", "1", "--msglog", "0:3",
+                        "--iter", "100", "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
+    rows = list(csv.DictReader(open(tmp_path / "imb_pingpong.csv")))
+    for variant in ("plain", "preload"):
+        sizes = {int(r["bytes"]) for r in rows if r["variant"] == variant}
+        assert sizes == {0, 1, 2, 4, 8}, (variant, sizes, p.stdout)
+    assert "worst ratio" in p.stdout, p.stdout

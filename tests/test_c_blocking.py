@@ -1,9 +1,12 @@
 """Issue 3: blocking point-to-point and collectives with VE buffers, errors, refused calls, host
-transparency, preloading and linking, under Open MPI and MPICH with 2, 3 and 4 ranks."""
+transparency, preloading and linking, under Open MPI and MPICH with 2, 3 and 4 ranks; the tests
+parametrized with `matrix` also run on the other MPIs of the matrix (tests/harness.py), with 3 ranks."""
+
+from pathlib import Path
 
 import pytest
 
-from harness import MPIS, MPI_IDS, ROOT, build_c, mpirun, run_checked
+from harness import MPIS, MPI_IDS, ROOT, build_c, matrix, mpirun, run_checked
 
 NPS = [2, 3, 4]
 
@@ -12,8 +15,7 @@ def run_ok(mpi, np, exe, *args, **kw):
     return run_checked(mpi, np, [exe, *args], **kw)
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
-@pytest.mark.parametrize("np", NPS)
+@pytest.mark.parametrize("mpi,np", matrix(sub=[3], full=NPS))
 @pytest.mark.parametrize("prog", ["p2p_blocking", "coll_blocking", "intercomm", "datatypes"])
 def test_staged_blocking(mpi, np, prog):
     # MPIVE_CHECK_COVERAGE=1: the shim also checks its decoding of every derived datatype against
@@ -21,7 +23,7 @@ def test_staged_blocking(mpi, np, prog):
     run_ok(mpi, np, build_c(mpi, f"{prog}.c"), env={"MPIVE_CHECK_COVERAGE": "1"})
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", matrix())
 def test_errors_return_with_class_and_message(mpi):
     run_ok(mpi, 2, build_c(mpi, "errors.c"), "return")
 
@@ -35,7 +37,7 @@ REFUSED = ["MPI_Bsend", "MPI_Ibsend", "MPI_Bsend_init", "MPI_Buffer_attach", "MP
            "MPI_Pack_external", "MPI_Unpack_external"]
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", matrix())
 @pytest.mark.parametrize("fn", REFUSED)
 def test_refused_call_aborts_with_message_under_default_handler(mpi, fn):
     r = mpirun(mpi, 2, [build_c(mpi, "errors.c"), "fatal", fn], timeout=60)
@@ -44,8 +46,7 @@ def test_refused_call_aborts_with_message_under_default_handler(mpi, fn):
     assert "returned under MPI_ERRORS_ARE_FATAL" not in r.stderr, r.describe()
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
-@pytest.mark.parametrize("np", [2, 3])
+@pytest.mark.parametrize("mpi,np", matrix(sub=[2], full=[2, 3]))
 def test_host_only_program_is_unchanged_by_the_preload(mpi, np):
     exe = build_c(mpi, "host_only.c")
     with_shim = mpirun(mpi, np, [exe])
@@ -65,7 +66,7 @@ def test_examples_with_preload(mpi, example, np, word):
     assert r.returncode == 0 and word in r.stdout and ": ok" in r.stdout, r.describe()
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", matrix())
 def test_ve_addresses_crash_without_the_shim(mpi):
     """The simulated VE's addresses are not host-dereferenceable: without the shim MPI faults."""
     r = mpirun(mpi, 2, [build_c(mpi, ROOT / "examples-c" / "ve_pingpong.c")], preload=False, timeout=60)
@@ -80,13 +81,13 @@ def test_linking_the_shim_instead_of_preloading(mpi, example, np, word):
     assert r.returncode == 0 and ": ok" in r.stdout, r.describe()
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", matrix())
 def test_linked_blocking_suite(mpi):
     exe = build_c(mpi, "coll_blocking.c", name="coll_blocking_linked", link_shim=True)
     run_ok(mpi, 3, exe, preload=False)
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
+@pytest.mark.parametrize("mpi", matrix())
 def test_mpive_mpi_lib_names_the_real_library(mpi):
     """MPIVE_MPI_LIB opens the named library; one that is not an MPI gives a clear message, no crash."""
     exe = build_c(mpi, ROOT / "examples-c" / "ve_pingpong.c")
@@ -95,3 +96,16 @@ def test_mpive_mpi_lib_names_the_real_library(mpi):
     r = mpirun(mpi, 2, [exe], env={"MPIVE_MPI_LIB": str(ROOT / "target" / "release" / "libveo.so")}, timeout=60)
     assert r.returncode != 0, r.describe()
     assert "does not define PMPI_Init" in r.stderr and "MPIVE_MPI_LIB" in r.stderr, r.describe()
+
+
+@pytest.mark.parametrize("mpi", matrix())
+def test_programs_load_this_mpi(mpi):
+    """The test programs built with `mpi`'s wrapper load its library (by their rpath), not another of
+    the same soname: ldd resolves the soname to the file in `mpi.libdir`."""
+    import subprocess
+    exe = build_c(mpi, "host_only.c")
+    out = subprocess.run(["ldd", str(exe)], capture_output=True, text=True, check=True).stdout
+    found = {line.split()[0]: line.split("=>")[1].split()[0] for line in out.splitlines() if "=>" in line}
+    assert mpi.libmpi in found, out
+    if mpi.libdir is not None:
+        assert Path(found[mpi.libmpi]).resolve() == (mpi.libdir / mpi.libmpi).resolve(), out

@@ -1,11 +1,12 @@
 """Issue 5, one-sided communication: RMA with VE origin, result and compare buffers and windows in VE
 memory, under fence, post/start/complete/wait and passive target (lock/unlock, lock_all with flush,
 Win_sync), request-based operations, window attributes, dynamic windows and errors, under Open MPI
-and MPICH with 2, 3 and 4 ranks (tests/c/rma.c)."""
+and MPICH with 2, 3 and 4 ranks (tests/c/rma.c); the tests parametrized with `matrix` also run on the other
+MPIs of the matrix (tests/harness.py) with 2 ranks."""
 
 import pytest
 
-from harness import MPIS, MPI_IDS, build_c, mpirun, run_checked
+from harness import MPIS, MPI_IDS, build_c, matrix, mpirun, run_checked
 
 # Sections of rma.c that run every placement of origin, result and window memory.
 PLACED = ["fence", "atomics", "pscw", "passive", "rforms"]
@@ -15,8 +16,7 @@ def run_ok(mpi, np, *args, **kw):
     return run_checked(mpi, np, [build_c(mpi, "rma.c"), *args], **kw)
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
-@pytest.mark.parametrize("np", [2, 3, 4])
+@pytest.mark.parametrize("mpi,np", matrix(sub=[2], full=[2, 3, 4]))
 @pytest.mark.parametrize("section", PLACED)
 def test_rma_with_ve_buffers_and_windows(mpi, np, section):
     run_ok(mpi, np, section)

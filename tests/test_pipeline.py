@@ -1,12 +1,13 @@
 """Issue 8: the pipelined protocol for large VE messages (MPIVE_PIPELINE=1): every placement, send
 mode, wildcard, completion form, Sendrecv, matched receives, non-contiguous receive datatypes,
 truncation, exchanges that must not deadlock, and threads, under Open MPI and MPICH. The same program
-also passes with the protocol off."""
+also passes with the protocol off. The tests parametrized with `matrix` also run on the other MPIs of
+the matrix (tests/harness.py) with 2 ranks."""
 import re
 
 import pytest
 
-from harness import MPIS, MPI_IDS, build_c, mpirun
+from harness import MPIS, MPI_IDS, build_c, matrix, mpirun
 
 # Small threshold and chunks, so that messages of a few hundred KiB have many chunks.
 PIPE = {"MPIVE_PIPELINE": "1", "MPIVE_PIPELINE_THRESHOLD": "64K", "MPIVE_PIPELINE_CHUNK": "16K"}
@@ -22,8 +23,7 @@ def run_pipeline(mpi, np, env, timeout=300):
     return int(re.search(r"pipelined: (\d+)", r.stdout).group(1)), r
 
 
-@pytest.mark.parametrize("mpi", MPIS, ids=MPI_IDS)
-@pytest.mark.parametrize("np", [2, 3, 4])
+@pytest.mark.parametrize("mpi,np", matrix(sub=[2], full=[2, 3, 4]))
 def test_pipelined_protocol(mpi, np):
     n, r = run_pipeline(mpi, np, PIPE)
     assert n > 0, "nothing was pipelined\n" + r.describe()

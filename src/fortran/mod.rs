@@ -17,6 +17,13 @@
 //! here (handles with `MPI_*_f2c`, the sentinels MPI_IN_PLACE, MPI_BOTTOM and MPI_STATUS(ES)_IGNORE,
 //! statuses with `MPI_Status_c2f`, requests with `MPI_Request_c2f`) and calls the shim's C entry
 //! point, so the staging is the C path's.
+//!
+//! Intel MPI 2021 in the MPICH ABI (libmpifort.so.12) behaves as MPICH: its `mpi_send_` (alias
+//! `pmpi_send_`) calls the C `MPI_Send`. On the MPI-5 standard ABI, Intel MPI's libmpifort_abi.so.1
+//! has a `pmpi_send_` of its own that calls `PMPI_Send`, and the C library exports no `PMPI_*_f2c/c2f`
+//! to convert handles with: there host buffers go to the MPI's own Fortran function, and a call with
+//! VE buffers (or a completion call while VE requests are pending) is refused by [`guard`] with
+//! MPI_ERR_UNSUPPORTED_OPERATION. (MPICH 5.0.2 ships no Fortran library for the standard ABI.)
 
 pub mod completion;
 
@@ -43,8 +50,23 @@ pub unsafe fn set(ierror: *mut c_int, rc: c_int) {
     }
 }
 
-/// Runs a Fortran slow path with panics caught at the boundary.
+/// Runs a Fortran slow path with panics caught at the boundary. Where the shim cannot convert the
+/// MPI's Fortran handles (the standard ABI), the call is refused instead, through MPI_COMM_WORLD's
+/// error handler.
 pub fn guard(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
+    if !abi().fortran.converts_handles {
+        let e = Error::new(
+            Class::Unsupported,
+            format!(
+                "Fortran calls with VE buffers (or while VE requests are pending) are not supported on the MPI-5 standard ABI \
+                 ({}): its library has no MPI_*_f2c/c2f to convert Fortran handles with. Call from C, or use the \
+                 library's own ABI (e.g. Intel MPI's libmpifort.so.12 with libmpi.so.12)",
+                abi().library
+            ),
+        );
+        // SAFETY: MPI_COMM_WORLD is a valid communicator.
+        return unsafe { crate::errors::raise(Obj::World, func, &e) };
+    }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(rc) => rc,
         Err(p) => crate::stage::finish(Obj::World, func, Err(p)),
@@ -131,6 +153,7 @@ macro_rules! f2c_fns {
                     Family::Mpich => f as u32 as Handle,
                     // SAFETY: converting a handle value has no other effect.
                     Family::OpenMpi => unsafe { pmpi::$pmpi(f) },
+                    Family::Std => no_conversion(),
                 }
             }
         )*
@@ -154,7 +177,14 @@ pub unsafe fn request_c2f(h: Handle) -> c_int {
         Family::Mpich => h as u32 as c_int,
         // SAFETY: converting a handle value.
         Family::OpenMpi => unsafe { pmpi::PMPI_Request_c2f(h) },
+        Family::Std => no_conversion(),
     }
+}
+
+/// Unreachable: [`guard`] refuses every converting call on the standard ABI before it converts.
+#[cold]
+fn no_conversion() -> ! {
+    crate::real::fatal("internal error: a Fortran handle conversion was attempted on the MPI-5 standard ABI, which has none")
 }
 
 /// Copies a C status to a Fortran one.
@@ -254,6 +284,7 @@ impl Cx {
                 Family::Mpich => h as u32 as c_int,
                 // SAFETY: converting a handle value.
                 Family::OpenMpi => unsafe { pmpi::PMPI_Message_c2f(h) },
+                Family::Std => no_conversion(),
             };
             // SAFETY: the application's INTEGER message handle.
             unsafe { (self.message.1 as *mut c_int).write_unaligned(f) };

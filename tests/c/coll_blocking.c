@@ -290,12 +290,24 @@ static void test_alltoallv(const char *pl, int in_place) {
     free(e);
 }
 
+#if defined(NONBLOCKING) || defined(PERSISTENT)
+static int alltoallw_in_place_broken(void) {
+    char v[MPI_MAX_LIBRARY_VERSION_STRING];
+    int n, major = 0;
+    MPI_Get_library_version(v, &n);
+    const char *m = strstr(v, "MPICH Version:");
+    if (m) sscanf(m + strlen("MPICH Version:"), "%d", &major);
+    return strncmp(v, "Intel(R) MPI", 12) == 0 || (m && major == 4);
+}
+#endif
+
 /* Alltoallw: ints between ranks of equal parity sum, doubles otherwise; byte displacements with gaps. */
 static void test_alltoallw(const char *pl, int in_place) {
-#if defined(MPICH_VERSION) && (defined(NONBLOCKING) || defined(PERSISTENT))
-    /* MPICH 4.0.2's nonblocking Alltoallw with MPI_IN_PLACE delivers wrong data, with or without
-     * libmpive (host buffers too): not tested there */
-    if (in_place) return;
+#if defined(NONBLOCKING) || defined(PERSISTENT)
+    /* MPICH 4.0.2's and Intel MPI 2021.19's nonblocking Alltoallw with MPI_IN_PLACE deliver wrong data,
+     * with or without libmpive (host buffers too; tests/c/alltoallw_in_place.c shows it): not tested
+     * there. (Intel MPI's standard ABI has no MPICH_VERSION: the library's version string tells.) */
+    if (in_place && alltoallw_in_place_broken()) return;
 #endif
     int c[64], dsp[64], d = 8;
     MPI_Datatype t[64];
