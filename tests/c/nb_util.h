@@ -299,11 +299,19 @@ static void nb_done(MPI_Request *r) {
  * MPI_Ibcast(args..., &req) completed by a rotating completion form; with -DPERSISTENT (MPI-4),
  * MPI_Bcast_init(args..., MPI_INFO_NULL, &req), MPI_Start, completion and MPI_Request_free. */
 #if defined(PERSISTENT)
-#ifdef MPICH_VERSION
-#define NB_MPICH_PERSISTENT_COLL 1
-#else
-#define NB_MPICH_PERSISTENT_COLL 0
-#endif
+/* The MPICH family (MPICH, Intel MPI), told at run time: a standard-ABI build (mpi_abi.h) defines no
+ * MPICH_VERSION, and the library's bug above is the same there. */
+static int nb_mpich_family(void) {
+    static int known = -1;
+    if (known < 0) {
+        char v[MPI_MAX_LIBRARY_VERSION_STRING];
+        int len = 0;
+        MPI_Get_library_version(v, &len);
+        known = strstr(v, "MPICH") != NULL || strstr(v, "Intel(R) MPI") != NULL;
+    }
+    return known;
+}
+#define NB_MPICH_PERSISTENT_COLL nb_mpich_family()
 #define COLL(b, nb, ...)                                            \
     do {                                                            \
         MPI_Request coll_req_;                                      \
