@@ -8,7 +8,10 @@ process management; Open MPI hangs in Lookup_name for minutes without a name ser
 test_util_sync, which fails and then hangs without libmpive too (MPICH 4.0.2: rank 0 errors in
 TestConditionMutexWorld.testWaitForNotify while rank 1 waits forever). test_util_pool, which
 design-notes section 5 also excluded for MPICH, passes there (its spawning tests skip themselves).
-On the other MPIs of the matrix test_util_dtlib is excluded too (DEFAULT_EXCLUDE says why)."""
+On the other MPIs of the matrix (Open MPI 5, MPICH 5 in both ABIs, Intel MPI in both ABIs) a
+representative part runs (SUBSET): the modules whose calls take buffers, the ones libmpive stages, and
+the request, status and error-handling modules it touches. Run whole, the suite takes 5 to 15 minutes
+per run and MPI on 2 cores; ten such runs would not fit in CI's time."""
 import collections
 import importlib.metadata
 import json
@@ -25,6 +28,8 @@ EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|util_sync"}
 # the same on every MPI; it runs in full on Debian's two MPIs, and tests/c/datatypes.c covers the
 # datatype constructors with VE buffers on every MPI of the matrix.
 DEFAULT_EXCLUDE = "spawn|dynproc|util_dtlib"
+SUBSET = (r"^test_(p2p_buf|p2p_buf_matched|cco_buf|cco_nb_buf|cco_ngh_buf|cco_pr_buf|cco_vec|msgspec|pack"
+          r"|request|status|errhandler|exceptions|io|rma|win)\.py$")
 NP = 2
 
 
@@ -32,6 +37,8 @@ def run_suite(mpi, preload, outdir):
     prefix = outdir / f"{mpi.name}-{'preload' if preload else 'plain'}"
     argv = [mpi.python, ROOT / "tests" / "python" / "run_mpi4py_suite.py", SDIST / "test" / "main.py", prefix,
             "-v", "-e", EXCLUDE.get(mpi.name, DEFAULT_EXCLUDE)]
+    if not mpi.full:
+        argv += ["-i", SUBSET]
     # on a loaded machine (load 12 on 2 cores) Intel MPI's runs took more than 15 minutes, twice Open MPI 5's
     r = mpirun(mpi, NP, argv, preload=preload, env=python_env(mpi), timeout=900 if mpi.full else 1800)
     outcomes = []
@@ -64,7 +71,7 @@ def test_mpi4py_suite_same_with_and_without_libmpive(mpi):
                       f"with libmpive {counts(shim[rank])}")
     print("\n".join(report))
     for rank in range(NP):
-        assert len(plain[rank]) > 1000, report
+        assert len(plain[rank]) > (1000 if mpi.full else 300), report
         diff = {t: (plain[rank].get(t), shim[rank].get(t)) for t in set(plain[rank]) | set(shim[rank])
                 if plain[rank].get(t) != shim[rank].get(t)}
         assert not diff, f"rank {rank}: outcomes differ (without, with libmpive):\n" + "\n".join(
