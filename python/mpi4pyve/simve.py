@@ -134,11 +134,13 @@ class ndarray:
 
     @property
     def __ve_array_interface__(self):
+        shape, strides, dtype = self.shape, self.strides, self.dtype
+        contiguous = strides == _c_strides(shape, dtype.itemsize) or self.c_contiguous
         return {
-            "shape": self.shape,
-            "typestr": self.dtype.str,
-            "strides": None if self.c_contiguous else self.strides,
-            "data": (self.data_ptr, self.readonly),
+            "shape": shape,
+            "typestr": dtype.str,
+            "strides": None if contiguous else strides,
+            "data": (self._alloc.addr + self._offset, self.readonly),
             "version": 1,
         }
 
