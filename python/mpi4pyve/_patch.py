@@ -112,6 +112,14 @@ def c_functions(cname, name):
 UNINTERCEPTED = {}   # "Class.method" -> MPI functions mpi4py would call in the MPI library directly
 
 
+def _derived_error(where, exc, args, kwargs):
+    """Raises a ValueError that explains `exc` if the call had a VE array as a derived-datatype spec."""
+    if any(_vebuf.is_derived_spec(a) for a in list(args) + list(kwargs.values())):
+        raise ValueError(f"mpi4pyve: {where}: {exc} (a non-contiguous VE array is passed as one "
+                         f"element of a derived datatype; the other buffers of the call must then "
+                         f"have the same layout: pass contiguous arrays)") from exc
+
+
 def _message_wrapper(orig, where, whole, raw, missing=()):
     convert, has_ve, as_raw, ve_interface = _vebuf.convert, _vebuf.has_ve, _vebuf.as_raw, _vebuf.ve_interface
     raw_pos = {p for p, _ in raw}
@@ -129,6 +137,43 @@ def _message_wrapper(orig, where, whole, raw, missing=()):
             iface = ve_interface(a)
             return as_raw(a, iface, where) if iface is not None else a
         return convert(a, where, whole)
+
+    if not missing and not raw:
+        # the common case (no argument taken as raw memory): one pass that converts what holds a VE
+        # array and leaves the rest (for host buffers: one type test per argument, then mpi4py's method)
+        plain = _vebuf._PLAIN
+
+        @functools.wraps(orig)
+        def wrapper(self, *args, **kwargs):
+            new = None
+            for i, a in enumerate(args):
+                if type(a) in plain:
+                    continue
+                c = convert(a, where, whole)
+                if c is not a:
+                    if new is None:
+                        new = list(args)
+                    new[i] = c
+            if new is not None:
+                args = new
+            if kwargs:
+                for k, a in kwargs.items():
+                    if type(a) in plain:
+                        continue
+                    c = convert(a, where, whole)
+                    if c is not a:
+                        new = True
+                        kwargs[k] = c   # kwargs is this call's own dictionary
+            if new is None:
+                return orig(self, *args, **kwargs)
+            try:
+                return orig(self, *args, **kwargs)
+            except ValueError as exc:
+                _derived_error(where, exc, args, kwargs)
+                raise
+
+        wrapper.__mpi4pyve__ = "ve"
+        return wrapper
 
     @functools.wraps(orig)
     def wrapper(self, *args, **kwargs):
@@ -148,10 +193,7 @@ def _message_wrapper(orig, where, whole, raw, missing=()):
         try:
             return orig(self, *args, **kwargs)
         except ValueError as exc:
-            if any(_vebuf.is_derived_spec(a) for a in list(args) + list(kwargs.values())):
-                raise ValueError(f"mpi4pyve: {where}: {exc} (a non-contiguous VE array is passed as one "
-                                 f"element of a derived datatype; the other buffers of the call must then "
-                                 f"have the same layout: pass contiguous arrays)") from exc
+            _derived_error(where, exc, args, kwargs)
             raise
 
     wrapper.__mpi4pyve__ = "ve"

@@ -26,6 +26,8 @@ _PLAIN = {int, float, bool, str, bytes, bytearray, memoryview, type(None), np.nd
 class VEBuffer:
     """What mpi4py is given in place of a VE array: a CAI device buffer with the VE address."""
 
+    __slots__ = ("__cuda_array_interface__", "owner")
+
     def __init__(self, cai, owner):
         self.__cuda_array_interface__ = cai
         self.owner = owner   # keeps the VE array (and its memory) alive while mpi4py holds the buffer
@@ -118,6 +120,31 @@ def _cai(shape, typestr, strides, addr, readonly):
     return {"shape": shape, "typestr": typestr, "strides": strides, "data": (addr, readonly), "version": 3}
 
 
+# CAI dictionaries of contiguous layouts (False: not contiguous), keyed by everything they are made
+# from: (data, shape, typestr, strides) as the array's interface gives them. A key holds only numbers
+# and strings, never the array, so nothing is kept alive; an array whose address or shape changed, or
+# a new array at a reused address, has another key. The dictionaries are shared: nothing mutates them.
+_cai_cache = {}
+_CAI_CACHE_MAX = 4096
+
+
+def _contiguous_cai(iface):
+    """The CAI dictionary for a contiguous VE layout, or False if the layout is not contiguous."""
+    try:
+        key = (iface["data"], iface["shape"], iface["typestr"], iface.get("strides"))
+        cai = _cai_cache.get(key)
+    except TypeError:   # unhashable parts (lists): no caching
+        key, cai = None, None
+    if cai is None:
+        shape, typestr, itemsize, strides, addr, ro = _layout(iface)
+        cai = _cai(shape, typestr, strides, addr, ro) if _contiguous(shape, strides, itemsize) else False
+        if key is not None:
+            if len(_cai_cache) >= _CAI_CACHE_MAX:
+                _cai_cache.clear()
+            _cai_cache[key] = cai
+    return cai
+
+
 def as_raw(obj, iface, where):
     """A contiguous VE array as a plain buffer (Pack/Unpack buffers, window memory)."""
     shape, typestr, itemsize, strides, addr, ro = _layout(iface)
@@ -153,26 +180,41 @@ def convert(arg, where, whole):
     if t is list or t is tuple:
         if not arg or len(arg) > 4:
             return arg
-        iface = ve_interface(arg[0])
+        a = arg[0]
+        if type(a) in _PLAIN:
+            return arg
+        try:
+            iface = a.__ve_array_interface__
+        except AttributeError:
+            return arg
         if iface is None:
             return arg
+        cai = _contiguous_cai(iface)
+        if cai:
+            if t is list:
+                out = list(arg)
+                out[0] = VEBuffer(cai, a)
+                return out
+            return (VEBuffer(cai, a),) + arg[1:]
         shape, typestr, itemsize, strides, addr, ro = _layout(iface)
-        if _contiguous(shape, strides, itemsize):
-            return t((VEBuffer(_cai(shape, typestr, strides, addr, ro), arg[0]),) + tuple(arg[1:]))
         if len(arg) == 2 and isinstance(arg[1], (MPI.Datatype, str)):
-            return _noncontig(arg[0], shape, typestr, itemsize, strides, addr, ro, arg[1], where, whole)
+            return _noncontig(a, shape, typestr, itemsize, strides, addr, ro, arg[1], where, whole)
         raise BufferError(
             f"mpi4pyve: {where}: the VE array is not contiguous (shape {shape}, strides {strides}): with an "
             f"explicit count or displacements the buffer must be contiguous; pass `a` or `[a, datatype]` "
             f"(a derived datatype is then made for it) or a contiguous copy")
     if t in _PLAIN:
         return arg
-    iface = ve_interface(arg)
+    try:
+        iface = arg.__ve_array_interface__
+    except AttributeError:
+        return arg
     if iface is None:
         return arg
+    cai = _contiguous_cai(iface)
+    if cai:
+        return VEBuffer(cai, arg)
     shape, typestr, itemsize, strides, addr, ro = _layout(iface)
-    if _contiguous(shape, strides, itemsize):
-        return VEBuffer(_cai(shape, typestr, strides, addr, ro), arg)
     return _noncontig(arg, shape, typestr, itemsize, strides, addr, ro, None, where, whole)
 
 

@@ -87,7 +87,7 @@ def _extent(shape, strides, itemsize):
 class ndarray:
     """An n-dimensional array in VE memory (a view: base allocation, offset, shape, strides)."""
 
-    __slots__ = ("_alloc", "_offset", "shape", "strides", "dtype", "readonly")
+    __slots__ = ("_alloc", "_offset", "shape", "strides", "dtype", "readonly", "_cc")
 
     def __init__(self, shape, dtype=float, *, _alloc=None, _offset=0, strides=None, readonly=False):
         self.dtype = np.dtype(dtype)
@@ -96,6 +96,7 @@ class ndarray:
         self._alloc = _alloc if _alloc is not None else _Alloc(self.size * self.dtype.itemsize)
         self._offset = _offset
         self.readonly = readonly
+        self._cc = None   # (shape, strides, dtype, c-contiguous) of the last __ve_array_interface__
 
     # -- attributes, as numpy's
     @property
@@ -134,11 +135,19 @@ class ndarray:
 
     @property
     def __ve_array_interface__(self):
+        shape, strides, dtype = self.shape, self.strides, self.dtype
+        cc = self._cc   # holds the very objects it was computed from: identity means same values
+        if cc is not None and cc[0] is shape and cc[1] is strides and cc[2] is dtype:
+            contiguous = cc[3]
+        else:
+            contiguous = strides == _c_strides(shape, dtype.itemsize) or self.c_contiguous
+            if type(shape) is tuple and type(strides) is tuple:
+                self._cc = (shape, strides, dtype, contiguous)
         return {
-            "shape": self.shape,
-            "typestr": self.dtype.str,
-            "strides": None if self.c_contiguous else self.strides,
-            "data": (self.data_ptr, self.readonly),
+            "shape": shape,
+            "typestr": dtype.str,
+            "strides": None if contiguous else strides,
+            "data": (self._alloc.addr + self._offset, self.readonly),
             "version": 1,
         }
 

@@ -268,3 +268,82 @@ def test_cancel_receive():
         q.Wait(st)
         return [r, st.Is_cancelled()]
     same(run)
+
+
+# -- mpi4pyve caches the CAI dictionary of a layout (see _vebuf._contiguous_cai): never a stale one
+
+class _FakeVE:
+    """An object with a settable __ve_array_interface__ (an array whose address or layout changes)."""
+
+    def __init__(self, addr, shape, typestr="<f8", strides=None):
+        self.iface = {"shape": shape, "typestr": typestr, "strides": strides, "data": (addr, False),
+                      "version": 1}
+
+    @property
+    def __ve_array_interface__(self):
+        return dict(self.iface)
+
+
+def test_adapter_follows_address_and_layout_changes_of_one_array():
+    import weakref
+
+    from mpi4pyve import _vebuf
+    a = _FakeVE(0x1000, (8,))
+    for _ in range(2):  # the second round is served from the cache
+        b = _vebuf.convert(a, "Comm.Send", True)
+        assert b.__cuda_array_interface__["shape"] == (8,) and b.owner is a
+        assert b.__cuda_array_interface__["data"] == (0x1000, False)
+    a.iface["shape"] = (4,)
+    assert _vebuf.convert(a, "Comm.Send", True).__cuda_array_interface__["shape"] == (4,)
+    a.iface["data"] = (0x2000, False)
+    assert _vebuf.convert(a, "Comm.Send", True).__cuda_array_interface__["data"] == (0x2000, False)
+    a.iface["data"] = (0x2000, True)
+    assert _vebuf.convert([a, MPI.DOUBLE], "Comm.Send", True)[0].__cuda_array_interface__["data"] == (0x2000, True)
+    a.iface["strides"] = (16,)   # same address and shape, now every other element: a derived datatype
+    spec = _vebuf.convert(a, "Comm.Send", True)
+    assert type(spec) is list and spec[1] == 1 and _vebuf.is_derived_spec(spec)
+    with pytest.raises(BufferError):
+        _vebuf.convert(a, "Comm.Allreduce", False)
+    a.iface["strides"] = (8,)    # contiguous again
+    assert type(_vebuf.convert(a, "Comm.Send", True)) is _vebuf.VEBuffer
+    # the cache keeps no array alive
+    w = weakref.ref(a)
+    del a, b, spec
+    assert w() is None
+
+
+def test_adapter_new_array_at_a_reused_address_gets_its_own_layout():
+    from mpi4pyve import _vebuf
+    first = _vebuf.convert(_FakeVE(0x3000, (6,), "<f8"), "Comm.Send", True).__cuda_array_interface__
+    second = _vebuf.convert(_FakeVE(0x3000, (2, 3), "<i4"), "Comm.Send", True).__cuda_array_interface__
+    assert (first["shape"], first["typestr"]) == ((6,), "<f8")
+    assert (second["shape"], second["typestr"]) == ((2, 3), "<i4")
+    # list parts (unhashable) are not cached, and still work
+    third = _vebuf.convert(_FakeVE([0x3000, False], [3], "<f8"), "Comm.Send", True)
+    assert third.__cuda_array_interface__["shape"] == (3,)
+
+
+def test_same_ve_array_object_after_its_layout_and_address_change():
+    # one simve array object, sent and received again after its shape, strides and offset changed
+    # (NLCPy arrays allow `a.shape = ...`): every message must use the layout of the moment
+    from mpi4pyve import simve
+    base = np.arange(16, dtype="f8")
+    a = simve.array(base) if rank % 2 == 0 else simve.zeros(16)
+    steps = [((16,), (8,), 0), ((8,), (16,), 0), ((8,), (8,), 64), ((4, 2), (32, 8), 8), ((16,), (8,), 0)]
+    for shape, strides, offset in steps:
+        a.shape, a.strides, a._offset = shape, strides, offset
+        if peer == MPI.PROC_NULL:
+            continue
+        if rank % 2 == 0:
+            comm.Send(a, dest=peer, tag=21)
+            comm.Send([a, MPI.DOUBLE], dest=peer, tag=22)
+        else:
+            a.shape, a.strides, a._offset = (16,), (8,), 0
+            a.set(np.full(16, -1.0))
+            a.shape, a.strides, a._offset = shape, strides, offset
+            comm.Recv(a, source=peer, tag=21)
+            got = simve.asnumpy(a)
+            comm.Recv([a, MPI.DOUBLE], source=peer, tag=22)
+            got2 = simve.asnumpy(a)
+            want = np.lib.stride_tricks.as_strided(base[offset // 8:], shape, strides)
+            assert np.array_equal(got, want) and np.array_equal(got2, want), (shape, strides, offset)
