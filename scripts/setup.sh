@@ -76,7 +76,6 @@ mpi4py_mpiabi() {
         "$venv/bin/pip" install -q -r requirements-dev.txt
         I_MPI_ROOT="$PWD/build/mpis/impi" MPI4PY_BUILD_MPIABI=1 MPICC="$cc" \
             "$venv/bin/pip" install -q --no-deps --force-reinstall "build/mpi4py-sdist/mpi4py-$v.tar.gz"
-        "$venv/bin/pip" install -q ./python
         echo "mpi4py==$v mpiabi" > "$venv/.pinned"
     fi
 }
@@ -88,6 +87,11 @@ mpi4py_mpiabi mpi4py-mpiabi "$PWD/build/mpis/mpich5/bin/mpicc_abi" & abi_mpich=$
 mpi4py_mpiabi mpi4py-mpiabi-impi "$PWD/build/mpis/impi-mpicc-abi" & abi_impi=$!
 wait $abi_mpich
 wait $abi_impi
+# mpi4pyve into both, one after the other (two builds of python/ at once share its build directory), and
+# without the bundled libraries: the tests use target/release's, as in .venv
+for venv in build/mpis/mpi4py-mpiabi build/mpis/mpi4py-mpiabi-impi; do
+    MPI4PYVE_NO_BUNDLE=1 "$venv/bin/pip" install -q ./python
+done
 
 if [ "${1:-}" != "--no-demo" ]; then
     bash scripts/demo.sh
