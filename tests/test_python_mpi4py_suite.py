@@ -22,7 +22,10 @@ from harness import ROOT, check_mpi4py_loads, matrix, mpirun, python_env, requir
 
 VERSION = importlib.metadata.version("mpi4py")
 SDIST = ROOT / "build" / "mpi4py-sdist" / f"mpi4py-{VERSION}"
-EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|util_sync"}
+EXCLUDE = {"openmpi": "spawn|dynproc", "mpich": "spawn|dynproc|util_sync",
+           # Intel MPI 2021.19's standard ABI aborts in test_io's TestIOViewWorld.testDarrayBlock without
+           # libmpive (MPI_Abort from rank 0; seen in a CI run): a library bug, listed in the README
+           "impi-abi": r"spawn|dynproc|util_dtlib|test_io\."}
 # The other MPIs of the matrix also skip test_util_dtlib: it checks mpi4py's translation between numpy
 # dtypes and MPI datatypes over thousands of combinations (two thirds of the suite's time on 2 cores),
 # the same on every MPI; it runs in full on Debian's two MPIs, and tests/c/datatypes.c covers the
