@@ -695,3 +695,20 @@ mod tests {
         assert_eq!(s.mpich_combiner(118), -1);
     }
 }
+
+/// A count or displacement: `int` in the classic functions, `MPI_Count`/`MPI_Aint` in the `_c` ones.
+pub trait CountT: Copy {
+    fn get(self) -> i64;
+}
+impl CountT for c_int {
+    #[inline]
+    fn get(self) -> i64 {
+        self as i64
+    }
+}
+impl CountT for i64 {
+    #[inline]
+    fn get(self) -> i64 {
+        self
+    }
+}

@@ -174,3 +174,16 @@ pub fn from_panic(p: Box<dyn std::any::Any + Send>) -> Error {
         .unwrap_or_else(|| "unknown panic".into());
     Error::new(Class::Intern, format!("internal error in libmpive ({what}); please report it with MPIVE_LOG=debug output"))
 }
+
+/// The one finisher of every slow path and exported body: turns its outcome (a return code, a shim
+/// error, or a panic caught by [`crate::ffi::boundary`]) into the code the MPI function returns,
+/// raising errors through `obj`'s error handler.
+pub fn finish(obj: Obj, func: &'static str, r: std::thread::Result<Result<c_int>>) -> c_int {
+    let e = match r {
+        Ok(Ok(rc)) => return rc,
+        Ok(Err(e)) => e,
+        Err(p) => from_panic(p),
+    };
+    // SAFETY: obj holds a handle the application passed to func.
+    unsafe { raise(obj, func, &e) }
+}

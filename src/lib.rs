@@ -35,6 +35,7 @@ pub mod capi;
 pub mod datatype;
 pub mod dma;
 pub mod errors;
+pub mod ffi;
 pub mod fortran;
 pub mod logger;
 pub mod msg;

@@ -257,8 +257,8 @@ impl Real {
             Err(e) => fatal(e),
         };
         let p = match self.scope {
-            // MPIVE_PIPELINE=1: point-to-point calls go through the pipelined protocol's interposers.
-            Scope::Mpi => crate::pipeline::interpose(self.name).or_else(|| m.sym(self.name)),
+            // An upper layer may stand in for some real functions ([`set_interposer`]).
+            Scope::Mpi => interposer(self.name).or_else(|| m.sym(self.name)),
             Scope::Global => dl(libc::RTLD_DEFAULT, self.name).or_else(|| m.sym(self.name)),
             Scope::Next => dl(libc::RTLD_NEXT, self.name),
         };
@@ -272,6 +272,28 @@ impl Real {
     pub fn name(&self) -> &'static str {
         self.name
     }
+}
+
+/// A function an upper layer installs at load time to stand in for some `PMPI_*` functions: given
+/// a name, its own function of that signature, or None.
+pub type Interposer = fn(&str) -> Option<*mut c_void>;
+
+static INTERPOSER: AtomicPtr<()> = AtomicPtr::new(ptr::null_mut());
+
+/// Installs the interposer (once, from a library constructor, before any function is resolved: the
+/// pipelined protocol's, [`crate::pipeline`]).
+pub fn set_interposer(f: Interposer) {
+    INTERPOSER.store(f as *mut (), Ordering::Release);
+}
+
+fn interposer(name: &str) -> Option<*mut c_void> {
+    let p = INTERPOSER.load(Ordering::Acquire);
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: INTERPOSER only ever holds an `Interposer` stored by set_interposer.
+    let f = unsafe { std::mem::transmute::<*mut (), Interposer>(p) };
+    f(name)
 }
 
 /// dlsym in a pseudo-handle's scope.

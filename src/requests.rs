@@ -387,5 +387,5 @@ pub unsafe fn post(obj: Obj, func: &'static str, req: *mut c_void, kind: Kind, f
         }
         Ok(rc)
     }));
-    crate::stage::finish(obj, func, r)
+    crate::errors::finish(obj, func, r)
 }

@@ -364,7 +364,7 @@ pub fn issue(win: Handle, target: c_int, func: &'static str, f: impl FnOnce(&mut
         }
         Ok(rc)
     }));
-    crate::stage::finish(Obj::Win(win), func, r)
+    crate::errors::finish(Obj::Win(win), func, r)
 }
 
 /// A synchronization call on a window.
@@ -464,7 +464,7 @@ pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce()
         pre.and(post).and(stored).map(|()| 0)
     }));
     release_if_idle(win);
-    crate::stage::finish(Obj::Win(win), func, r)
+    crate::errors::finish(Obj::Win(win), func, r)
 }
 
 /// The window ranks of the members of `group` (MPI_Win_start's target group).
@@ -515,7 +515,7 @@ pub unsafe fn free(win: *mut c_void, func: &'static str, real: impl FnOnce() -> 
         drop(w);
         pulled.and(store(plans)).map(|()| 0)
     }));
-    crate::stage::finish(Obj::World, func, r)
+    crate::errors::finish(Obj::World, func, r)
 }
 
 /// MPI_Win_create with a VE base: creates the real window on a host shadow holding the current
@@ -553,7 +553,7 @@ pub unsafe fn create(base: usize, size: Aint, comm: Handle, win: *mut c_void, fu
         }
         Ok(rc)
     }));
-    crate::stage::finish(Obj::Comm(comm), func, r)
+    crate::errors::finish(Obj::Comm(comm), func, r)
 }
 
 /// MPI_Win_get_attr of a shadowed window: MPI_WIN_BASE is the application's VE base, MPI_WIN_MODEL

@@ -86,8 +86,28 @@ pub struct Plan {
     /// A VE buffer was staged as a [`Use::Recv`]: the operation's status says what arrived (and
     /// whether it was cancelled). Other operations' statuses (collectives) may be left unset.
     receives: bool,
-    /// The pipelined protocol's state of this operation (MPIVE_PIPELINE=1, [`crate::pipeline`]).
-    pub pipe: Option<crate::pipeline::State>,
+    /// The state an upper layer's protocol keeps for this operation (the pipelined protocol's,
+    /// MPIVE_PIPELINE=1), run at completion before the plan's own stores.
+    pub pipe: Option<Box<dyn Protocol>>,
+}
+
+/// What a protocol above the staging layer (the pipelined protocol) keeps in a [`Plan`]: the plan
+/// asks it first when its operation completes.
+pub trait Protocol {
+    /// Whether the plan must look at its operation's status at completion.
+    fn watches(&self) -> bool;
+    /// The operation completed with `status` (None: the blocking call's own). Returns Ok(true) when
+    /// the plan's own stores must be skipped (the protocol put the data where it belongs).
+    ///
+    /// # Safety
+    /// `status` is NULL or a status of the real MPI for this operation; the buffers are allocated.
+    unsafe fn complete(&mut self, status: Option<*const c_void>) -> Result<bool>;
+    /// The completion is reported again after the data was stored (MPI_Request_get_status, then
+    /// Wait): the status must say the same again.
+    ///
+    /// # Safety
+    /// `status` is a status of the real MPI for this operation.
+    unsafe fn report_again(&mut self, status: *const c_void);
 }
 
 // SAFETY: a plan owns its staging buffers; the raw status pointer is only used by the thread that
@@ -162,7 +182,7 @@ impl Plan {
     ///
     /// # Safety
     /// `end` stays valid until the plan stores (blocking calls only).
-    pub unsafe fn store_upto<P: crate::msg::CountT>(&mut self, buf: *const c_void, end: *const P) {
+    pub unsafe fn store_upto<P: crate::abi::CountT>(&mut self, buf: *const c_void, end: *const P) {
         if !ve::is_ve(buf) {
             return;
         }
@@ -229,7 +249,7 @@ impl Plan {
         // A receive that brought a pipelined message: its chunks go where they belong first.
         if let Some(p) = self.pipe.as_mut() {
             // SAFETY: forwarded contract.
-            if unsafe { crate::pipeline::complete(p, status) }? {
+            if unsafe { p.complete(status) }? {
                 return Ok(());
             }
         }
@@ -343,7 +363,7 @@ impl Plan {
     pub unsafe fn report_again(&mut self, status: *const c_void) {
         if let Some(p) = self.pipe.as_mut() {
             // SAFETY: forwarded contract.
-            unsafe { crate::pipeline::report_again(p, status) };
+            unsafe { p.report_again(status) };
         }
     }
 }
@@ -461,16 +481,5 @@ pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut
         crate::requests::progress_orphans(false);
         Ok(rc)
     }));
-    finish(obj, func, r)
-}
-
-/// Turns the outcome of a slow path into the return code.
-pub fn finish(obj: crate::errors::Obj, func: &'static str, r: std::thread::Result<Result<i32>>) -> i32 {
-    let e = match r {
-        Ok(Ok(rc)) => return rc,
-        Ok(Err(e)) => e,
-        Err(p) => crate::errors::from_panic(p),
-    };
-    // SAFETY: obj holds a handle the application passed to func.
-    unsafe { crate::errors::raise(obj, func, &e) }
+    crate::errors::finish(obj, func, r)
 }

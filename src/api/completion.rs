@@ -37,7 +37,7 @@ fn guarded(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
     let _inside = Inside::enter();
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(rc) => rc,
-        Err(p) => crate::stage::finish(crate::errors::Obj::World, func, Err(p)),
+        Err(p) => crate::errors::finish(crate::errors::Obj::World, func, Err(p)),
     }
 }
 

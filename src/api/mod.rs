@@ -804,7 +804,7 @@ pub fn unsupported(obj: crate::errors::Obj, func: &'static str, ve: bool, why: &
     let what = if ve { "not supported with VE buffers by libmpi-ve" } else { "not supported by libmpi-ve" };
     let e = crate::errors::Error::new(crate::abi::Class::Unsupported, format!("{what}: {why}"));
     let r = std::panic::catch_unwind(|| Err(e));
-    crate::stage::finish(obj, func, r)
+    crate::errors::finish(obj, func, r)
 }
 
 #[doc(hidden)]

@@ -69,7 +69,7 @@ pub fn guard(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
     }
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(rc) => rc,
-        Err(p) => crate::stage::finish(Obj::World, func, Err(p)),
+        Err(p) => crate::errors::finish(Obj::World, func, Err(p)),
     }
 }
 

@@ -65,7 +65,7 @@ pub unsafe fn split_begin(fh: Handle, func: &'static str, app: *const c_void, f:
         }
         Ok(rc)
     }));
-    crate::stage::finish(Obj::File(fh), func, r)
+    crate::errors::finish(Obj::File(fh), func, r)
 }
 
 /// The end call of a split collective with VE buffer `app`: `f` calls the real function with the
@@ -106,5 +106,5 @@ pub unsafe fn split_end(fh: Handle, func: &'static str, app: *const c_void, stat
         }
         Ok(rc)
     }));
-    crate::stage::finish(Obj::File(fh), func, r)
+    crate::errors::finish(Obj::File(fh), func, r)
 }

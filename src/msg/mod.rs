@@ -18,22 +18,7 @@ use std::ffi::{c_int, c_void};
 pub type CBuf = *const c_void;
 pub type Buf = *mut c_void;
 
-/// A count or displacement: `int` in the classic functions, `MPI_Count`/`MPI_Aint` in the `_c` ones.
-pub trait CountT: Copy {
-    fn get(self) -> i64;
-}
-impl CountT for c_int {
-    #[inline]
-    fn get(self) -> i64 {
-        self as i64
-    }
-}
-impl CountT for i64 {
-    #[inline]
-    fn get(self) -> i64 {
-        self
-    }
-}
+pub use crate::abi::CountT;
 
 /// Element `i` of an array of counts or displacements.
 ///

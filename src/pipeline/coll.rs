@@ -187,7 +187,7 @@ pub(super) unsafe extern "C" fn i_allreduce(sbuf: *const c_void, rbuf: *mut c_vo
         // SAFETY: the application's arguments.
         unsafe { allreduce_chunks(sbuf, rbuf, count, dt, op, comm, &t) }
     }));
-    crate::stage::finish(Obj::Comm(comm), "MPI_Allreduce", r)
+    crate::errors::finish(Obj::Comm(comm), "MPI_Allreduce", r)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -267,7 +267,7 @@ pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Hand
         // SAFETY: the application's arguments; plan is the one of the staged call this thread is in.
         unsafe { bcast_chunks(plan, buf, count, dt, root, comm, &t) }
     }));
-    crate::stage::finish(Obj::Comm(comm), "MPI_Bcast", r)
+    crate::errors::finish(Obj::Comm(comm), "MPI_Bcast", r)
 }
 
 #[allow(clippy::too_many_arguments)]

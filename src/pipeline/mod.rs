@@ -385,10 +385,17 @@ pub enum State {
     Hold(PoolBuf, u64),
 }
 
-impl State {
-    /// Whether the plan must look at its operation's status at completion.
-    pub fn watches(&self) -> bool {
+impl crate::stage::Protocol for State {
+    fn watches(&self) -> bool {
         matches!(self, State::Watch(_))
+    }
+    unsafe fn complete(&mut self, status: Option<*const c_void>) -> Result<bool> {
+        // SAFETY: forwarded contract.
+        unsafe { complete(self, status) }
+    }
+    unsafe fn report_again(&mut self, status: *const c_void) {
+        // SAFETY: forwarded contract.
+        unsafe { report_again(self, status) }
     }
 }
 
@@ -464,14 +471,16 @@ unsafe fn watch_slow(plan: &mut Plan, buf: *const c_void, staged: *mut c_void, c
     let dest = if ve::is_ve(buf) { Dest::Ve(buf as usize) } else { Dest::Host };
     // SAFETY: forwarded contract.
     let Some(w) = (unsafe { watch_for(dest, staged, count, dt) }) else { return st };
-    plan.pipe = Some(State::Watch(w));
-    let Some(State::Watch(w)) = plan.pipe.as_mut() else { return st };
-    if let Some(s) = status {
+    // Boxed before the status pointer is taken: the box does not move with the plan.
+    let mut b = Box::new(State::Watch(w));
+    let mut ret = st;
+    if let (State::Watch(w), Some(s)) = (&mut *b, status) {
         let s = if crate::real::abi().is_status_ignore(s) { w.own.as_mut_ptr() } else { s };
         w.status = Some(s);
-        return s;
+        ret = s;
     }
-    st
+    plan.pipe = Some(b);
+    ret
 }
 
 /// [`Plan::store`] hook: the watched receive completed with `status` (None: the blocking receive's).
@@ -963,7 +972,7 @@ unsafe fn send_ve_inner(plan: &mut Plan, how: HeaderSend, buf: *const c_void, co
         PIPELINED.fetch_add(1, Ordering::Relaxed);
         if let HeaderSend::Nonblocking(..) = how {
             // the header lives as long as the application's request
-            plan.pipe = Some(State::Hold(hdr, 0));
+            plan.pipe = Some(Box::new(State::Hold(hdr, 0)));
         }
     }
     Ok(rc)
@@ -981,7 +990,7 @@ unsafe fn send_chunk(b: PoolBuf, len: u64, wr: c_int, xtag: c_int) -> Result<()>
         return Err(Error::new(Class::Intern, format!("cannot send a chunk of a pipelined message (error {rc})")));
     }
     let mut plan = Plan::new("pipelined chunk");
-    plan.pipe = Some(State::Hold(b, len));
+    plan.pipe = Some(Box::new(State::Hold(b, len)));
     // SAFETY: req holds the request the real MPI_Isend returned.
     unsafe { requests::track(&req as *const u64 as *const c_void, plan, Kind::Once, Obj::World) };
     if let Some(c) = requests::claim(handle_of(&req)) {
@@ -991,6 +1000,16 @@ unsafe fn send_chunk(b: PoolBuf, len: u64, wr: c_int, xtag: c_int) -> Result<()>
 }
 
 // ---------------------------------------------------------------- interposers
+
+/// Installs [`interpose`] in the resolver when the library is loaded, before any MPI call.
+#[used]
+#[link_section = ".init_array"]
+static INSTALL: extern "C" fn() = {
+    extern "C" fn install() {
+        crate::real::set_interposer(interpose);
+    }
+    install
+};
 
 /// The interposer of a real function, if pipelined mode interposes it (`crate::real::Real`).
 pub fn interpose(name: &str) -> Option<*mut c_void> {
@@ -1100,7 +1119,7 @@ unsafe fn host_blocking(func: &'static str, mut w: Watch, comm: Option<Handle>, 
     // SAFETY: st is the status the real receive filled.
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { complete(&mut s, Some(st)) }));
     let obj = comm.map_or(Obj::World, Obj::Comm);
-    crate::stage::finish(obj, func, r.map(|r| r.map(|_| 0)))
+    crate::errors::finish(obj, func, r.map(|r| r.map(|_| 0)))
 }
 
 /// A nonblocking host receive: tracked so that its completion call runs the protocol.
@@ -1108,7 +1127,7 @@ unsafe fn host_nonblocking(func: &'static str, w: Watch, kind: Kind, comm: Optio
     let rc = call();
     if rc == 0 && !req.is_null() {
         let mut plan = Plan::new(func);
-        plan.pipe = Some(State::Watch(w));
+        plan.pipe = Some(Box::new(State::Watch(w)));
         // SAFETY: the real call stored its request in *req.
         unsafe { requests::track(req, plan, kind, comm.map_or(Obj::World, Obj::Comm)) };
     }
