@@ -79,6 +79,21 @@ pub enum Class {
     Request,
 }
 
+/// A library's numbers for the error classes of [`Class`] but the first three: MPI_ERR_BUFFER,
+/// MPI_ERR_COUNT and MPI_ERR_TYPE are 1, 2 and 3 in every ABI ([`Abi::class`]).
+#[derive(Clone, Copy, Debug)]
+struct Classes {
+    request: c_int,
+    arg: c_int,
+    truncate: c_int,
+    other: c_int,
+    intern: c_int,
+    in_status: c_int,
+    pending: c_int,
+    no_mem: c_int,
+    unsupported: c_int,
+}
+
 /// Offsets of the public fields of `MPI_Status`, and where the library keeps the byte count.
 #[derive(Clone, Copy, Debug)]
 pub struct StatusLayout {
@@ -184,6 +199,23 @@ pub struct FortranAbi {
     pub converts_handles: bool,
 }
 
+/// MPICH's Fortran bindings (libmpichfort). The standard ABI's Fortran library (Intel MPI's
+/// `libmpifort_abi.so.1`) keeps the names of their sentinels.
+const MPICH_FORTRAN: FortranAbi = FortranAbi {
+    f77_reaches_c: true,
+    f08_completion_is_pmpi: true,
+    // Pointer variables set at the first Fortran call; unused, since MPICH's own
+    // f77 bindings translate them before calling the shim's C functions.
+    in_place: "MPIR_F_MPI_IN_PLACE",
+    bottom: "MPIR_F_MPI_BOTTOM",
+    status_ignore: "MPI_F_STATUS_IGNORE",
+    statuses_ignore: "MPI_F_STATUSES_IGNORE",
+    f08_status_ignore: "MPIR_F08_MPI_STATUS_IGNORE_OBJ",
+    f08_statuses_ignore: "MPIR_F08_MPI_STATUSES_IGNORE_OBJ",
+    status_size: 5,
+    converts_handles: true,
+};
+
 /// The constants of one MPI ABI.
 #[derive(Debug)]
 pub struct Abi {
@@ -217,7 +249,7 @@ pub struct Abi {
     pub std_vendor: Option<StdVendor>,
     pub h: Predefined,
     pub fortran: FortranAbi,
-    classes: [(Class, c_int); 12],
+    classes: Classes,
 }
 
 impl Abi {
@@ -278,20 +310,17 @@ impl Abi {
                         status_size: 6,
                         converts_handles: true,
                     },
-                    classes: [
-                        (Class::Buffer, 1),
-                        (Class::Count, 2),
-                        (Class::Type, 3),
-                        (Class::Request, 7),
-                        (Class::Arg, 13),
-                        (Class::Truncate, 15),
-                        (Class::Other, 16),
-                        (Class::Intern, 17),
-                        (Class::InStatus, 18),
-                        (Class::Pending, 19),
-                        (Class::NoMem, 39),
-                        (Class::Unsupported, 52),
-                    ],
+                    classes: Classes {
+                        request: 7,
+                        arg: 13,
+                        truncate: 15,
+                        other: 16,
+                        intern: 17,
+                        in_status: 18,
+                        pending: 19,
+                        no_mem: 39,
+                        unsupported: 52,
+                    },
                 })
             }
             Family::Mpich => Ok(Abi {
@@ -333,34 +362,18 @@ impl Abi {
                     win_null: 0x2000_0000,
                     op_no_op: 0x5800_000e,
                 },
-                fortran: FortranAbi {
-                    f77_reaches_c: true,
-                    f08_completion_is_pmpi: true,
-                    // Pointer variables set at the first Fortran call; unused, since MPICH's own
-                    // f77 bindings translate them before calling the shim's C functions.
-                    in_place: "MPIR_F_MPI_IN_PLACE",
-                    bottom: "MPIR_F_MPI_BOTTOM",
-                    status_ignore: "MPI_F_STATUS_IGNORE",
-                    statuses_ignore: "MPI_F_STATUSES_IGNORE",
-                    f08_status_ignore: "MPIR_F08_MPI_STATUS_IGNORE_OBJ",
-                    f08_statuses_ignore: "MPIR_F08_MPI_STATUSES_IGNORE_OBJ",
-                    status_size: 5,
-                    converts_handles: true,
+                fortran: MPICH_FORTRAN,
+                classes: Classes {
+                    request: 19,
+                    arg: 12,
+                    truncate: 14,
+                    other: 15,
+                    intern: 16,
+                    in_status: 17,
+                    pending: 18,
+                    no_mem: 34,
+                    unsupported: 44,
                 },
-                classes: [
-                    (Class::Buffer, 1),
-                    (Class::Count, 2),
-                    (Class::Type, 3),
-                    (Class::Request, 19),
-                    (Class::Arg, 12),
-                    (Class::Truncate, 14),
-                    (Class::Other, 15),
-                    (Class::Intern, 16),
-                    (Class::InStatus, 17),
-                    (Class::Pending, 18),
-                    (Class::NoMem, 34),
-                    (Class::Unsupported, 44),
-                ],
             }),
             Family::Std => {
                 // MPI-5.0's ABI chapter; what a vendor may choose is taken from `StdVendor`.
@@ -420,30 +433,23 @@ impl Abi {
                         // requests are pending) takes the converting path, which refuses it.
                         f77_reaches_c: false,
                         f08_completion_is_pmpi: false,
-                        in_place: "MPIR_F_MPI_IN_PLACE",
-                        bottom: "MPIR_F_MPI_BOTTOM",
-                        status_ignore: "MPI_F_STATUS_IGNORE",
-                        statuses_ignore: "MPI_F_STATUSES_IGNORE",
-                        f08_status_ignore: "MPIR_F08_MPI_STATUS_IGNORE_OBJ",
-                        f08_statuses_ignore: "MPIR_F08_MPI_STATUSES_IGNORE_OBJ",
                         // MPI_F_STATUS_SIZE of the standard ABI
                         status_size: 8,
                         converts_handles: false,
+                        // the sentinels keep MPICH's names
+                        ..MPICH_FORTRAN
                     },
-                    classes: [
-                        (Class::Buffer, 1),
-                        (Class::Count, 2),
-                        (Class::Type, 3),
-                        (Class::Request, 7),
-                        (Class::Arg, 13),
-                        (Class::Truncate, 15),
-                        (Class::Other, 16),
-                        (Class::Intern, 17),
-                        (Class::InStatus, 19),
-                        (Class::Pending, 18),
-                        (Class::NoMem, 39),
-                        (Class::Unsupported, 55),
-                    ],
+                    classes: Classes {
+                        request: 7,
+                        arg: 13,
+                        truncate: 15,
+                        other: 16,
+                        intern: 17,
+                        in_status: 19,
+                        pending: 18,
+                        no_mem: 39,
+                        unsupported: 55,
+                    },
                 })
             }
         }
@@ -508,7 +514,8 @@ impl Abi {
     }
 
     /// The bytes a completed operation's status reports: what `MPI_Get_elements_x(status, MPI_BYTE)`
-    /// returns, read without a call into the library (the small VE receives' path, issue 8); -1 where
+    /// returns, read without a call into the library (so that a small VE receive costs no extra MPI call);
+    /// -1 where
     /// the layout is not known (the caller then asks MPI_Get_elements_x).
     ///
     /// # Safety
@@ -585,7 +592,38 @@ impl Abi {
 
     /// The library's number for an error class.
     pub fn class(&self, c: Class) -> c_int {
-        self.classes.iter().find(|(k, _)| *k == c).map(|(_, v)| *v).unwrap_or(self.classes[6].1)
+        let k = &self.classes;
+        match c {
+            Class::Buffer => 1,
+            Class::Count => 2,
+            Class::Type => 3,
+            Class::Request => k.request,
+            Class::Arg => k.arg,
+            Class::Truncate => k.truncate,
+            Class::Other => k.other,
+            Class::Intern => k.intern,
+            Class::InStatus => k.in_status,
+            Class::Pending => k.pending,
+            Class::NoMem => k.no_mem,
+            Class::Unsupported => k.unsupported,
+        }
+    }
+}
+
+/// A count or displacement: `int` in the classic functions, `MPI_Count`/`MPI_Aint` in the `_c` ones.
+pub trait CountT: Copy {
+    fn get(self) -> i64;
+}
+impl CountT for c_int {
+    #[inline]
+    fn get(self) -> i64 {
+        self as i64
+    }
+}
+impl CountT for i64 {
+    #[inline]
+    fn get(self) -> i64 {
+        self
     }
 }
 
@@ -647,7 +685,7 @@ mod tests {
             let arr: [u64; 2] = [0x101, 0xdead_beef_0000_1234];
             // SAFETY: arr has two elements.
             assert_eq!(unsafe { abi.handle_at(arr.as_ptr().cast(), 1) }, 0xdead_beef_0000_1234);
-            assert!(abi.is_in_place(1 as *const c_void) && abi.is_status_ignore(std::ptr::null()));
+            assert!(abi.is_in_place(std::ptr::without_provenance(1)) && abi.is_status_ignore(std::ptr::null()));
             assert_eq!((abi.status.size, abi.status.source, abi.status.tag, abi.status.error), (32, 0, 4, 8));
             assert_eq!((abi.class(Class::Unsupported), abi.class(Class::InStatus), abi.class(Class::Pending)), (55, 19, 18));
             assert_eq!((abi.topo_cart, abi.topo_graph, abi.topo_dist_graph), (211, 212, 213));
@@ -663,6 +701,22 @@ mod tests {
         let o = Abi::new(Family::Std, "Other MPI".into(), &|_| None).unwrap();
         // SAFETY: as above.
         assert_eq!(unsafe { o.status_bytes(st.as_ptr().cast()) }, -1, "an unknown layout is asked for");
+    }
+
+    #[test]
+    fn classes_and_fortran_names_of_every_abi() {
+        let o = Abi::new(Family::OpenMpi, "Open MPI".into(), &|s| Some(s.len())).unwrap();
+        let m = Abi::new(Family::Mpich, "MPICH".into(), &|_| None).unwrap();
+        let s = Abi::new(Family::Std, "MPICH Version: 5.0.2".into(), &|_| None).unwrap();
+        let classes = |a: &Abi| [Class::Buffer, Class::Count, Class::Type, Class::Other, Class::Intern, Class::NoMem].map(|c| a.class(c));
+        assert_eq!(classes(&o), [1, 2, 3, 16, 17, 39]);
+        assert_eq!(classes(&m), [1, 2, 3, 15, 16, 34]);
+        assert_eq!(classes(&s), [1, 2, 3, 16, 17, 39]);
+        assert_eq!((m.fortran.in_place, m.fortran.f08_status_ignore), ("MPIR_F_MPI_IN_PLACE", "MPIR_F08_MPI_STATUS_IGNORE_OBJ"));
+        assert_eq!((s.fortran.in_place, s.fortran.statuses_ignore), ("MPIR_F_MPI_IN_PLACE", "MPI_F_STATUSES_IGNORE"));
+        assert!(m.fortran.f77_reaches_c && !s.fortran.f77_reaches_c && !s.fortran.converts_handles);
+        assert_eq!((o.fortran.status_size, m.fortran.status_size, s.fortran.status_size), (6, 5, 8));
+        assert_eq!(o.fortran.in_place, "mpi_fortran_in_place_");
     }
 
     #[test]
@@ -693,22 +747,5 @@ mod tests {
         }
         assert_eq!(s.mpich_combiner(5), -1);
         assert_eq!(s.mpich_combiner(118), -1);
-    }
-}
-
-/// A count or displacement: `int` in the classic functions, `MPI_Count`/`MPI_Aint` in the `_c` ones.
-pub trait CountT: Copy {
-    fn get(self) -> i64;
-}
-impl CountT for c_int {
-    #[inline]
-    fn get(self) -> i64 {
-        self as i64
-    }
-}
-impl CountT for i64 {
-    #[inline]
-    fn get(self) -> i64 {
-        self
     }
 }
