@@ -295,6 +295,8 @@ mod tests {
     fn foreign_libraries_and_unknown_addresses_are_refused() {
         let h = proc::create(0);
         assert!(!h.is_null());
+        // SAFETY: the process and context are created here; the names are C strings; the calls that
+        // must be refused never run anything.
         unsafe {
             assert_eq!(load_library(h, c"libc.so.6".as_ptr()), 0, "libc has no simve_bind");
             assert_eq!(load_library(h, c"/nonexistent/lib.so".as_ptr()), 0);

@@ -21,6 +21,8 @@ pub struct Region {
 // SAFETY: the region owns its memory; concurrent access is coordinated by the regions RwLock
 // (allocation and free take it for writing, copies for reading).
 unsafe impl Send for Region {}
+// SAFETY: a shared Region only yields its size and pointer; copies through the pointer run under
+// the regions lock (read), like Send above, and the memory is freed only with the lock held for writing.
 unsafe impl Sync for Region {}
 
 impl Region {

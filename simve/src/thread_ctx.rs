@@ -77,9 +77,9 @@ fn execute(p: &VeProc, cmd: Cmd) -> (c_int, u64) {
     let rc = match cmd {
         Cmd::Read { dst, src, n, slot } => slot.prepaid(|| mem::ve_to_host(p, dst as *mut u8, src, n)),
         Cmd::Write { dst, src, n, slot } => slot.prepaid(|| mem::host_to_ve(p, dst, src as *const u8, n)),
-        // SAFETY: the caller of veo_call_async_vh provides a callable function and its argument. A
-        // panic (a Rust callback) must not end the worker: the command reports an exception.
+        // A panic (a Rust callback) must not end the worker: the command reports an exception.
         Cmd::Vh { func, arg } => {
+            // SAFETY: the caller of veo_call_async_vh provides a callable function and its argument.
             return match std::panic::catch_unwind(|| unsafe { func(arg as *mut c_void) }) {
                 Ok(v) => (VEO_COMMAND_OK, v),
                 Err(_) => (VEO_COMMAND_EXCEPTION, 0),
@@ -236,6 +236,8 @@ mod tests {
         let h = proc::create_with_link(0, Link::with_rate(Some(200e6))); // 200 MB/s
         assert!(!h.is_null());
         let n = 4_000_000; // 20 ms each way
+        // SAFETY: the context and the VE buffer are created here, the host buffers are n bytes long,
+        // and every request is waited for before they are dropped.
         unsafe {
             let mut ve: *mut c_void = std::ptr::null_mut();
             assert_eq!(mem::alloc_hmem(h, &mut ve, n), 0);
@@ -272,6 +274,7 @@ mod tests {
         let m = Model { rate: [Some(10e9); 2], latency: [Duration::from_millis(20); 2] };
         let h = proc::create_with_link(0, Link::with_model(m));
         assert!(!h.is_null());
+        // SAFETY: as above; the 20 one-byte writes stay inside the 4096-byte VE buffer.
         unsafe {
             let mut ve: *mut c_void = std::ptr::null_mut();
             assert_eq!(mem::alloc_hmem(h, &mut ve, 4096), 0);
