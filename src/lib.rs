@@ -8,23 +8,24 @@
 //! stages the VE buffers through host buffers with libveo, calls `PMPI_X`, and copies results back when
 //! the operation completes.
 //!
-//! Layout (one concern per module):
-//! - [`abi`]: everything that differs between Open MPI and MPICH;
-//! - [`real`]: finding the real MPI and its `PMPI_*` functions, lazily;
-//! - [`ve`]: VE addresses and libveo;
-//! - [`datatype`], [`stage`], [`pool`]: what a (count, datatype) touches, staging plans, host buffers;
+//! Layout: one concern per module, in layers that import only downward (docs/architecture.md has the
+//! picture and the rule; `scripts/check_layers.py` checks it), bottom to top:
+//! - [`abi`], [`logger`]: everything that differs between the MPI ABIs; the `MPIVE_LOG` logger;
+//! - [`real`]: finding the real MPI and its functions, lazily;
+//! - [`errors`], [`ffi`]: MPI errors through the right error handler; the C boundary every exported
+//!   body runs inside (no panic unwinds into C);
+//! - [`ve`], [`vekernel`], [`dma`], [`datatype`], [`tune`], [`stats`], [`pool`]: VE addresses and
+//!   libveo, the VE kernel, copy threads, what a (count, datatype) touches, tunables, counters, host
+//!   buffers;
+//! - [`stage`]: staging plans;
+//! - [`requests`]: pending nonblocking and persistent requests;
+//! - [`pipeline`], [`rma`]: the pipelined protocol for large VE messages (MPIVE_PIPELINE=1); one-sided
+//!   communication;
 //! - [`msg`]: how each form of call uses its buffers (like mpi4py's msgbuffer);
-//! - [`errors`]: MPI errors with messages, through the right error handler;
-//! - [`api`]: the intercepted functions, one file per chapter of the MPI standard, with their large-count
-//!   (`_c`) and Fortran entry points;
-//! - [`fortran`]: what the Fortran entry points need (sentinels, handle conversion, completion calls);
-//! - [`capi`]: libmpive's own C API (include/mpive.h);
-//! - [`tune`], [`pipeline`], [`dma`]: tunables, the pipelined protocol for large VE messages
-//!   (MPIVE_PIPELINE=1), and its copy threads.
-//!
-//! No panic unwinds into C: slow paths run under `catch_unwind`, and the fast paths cannot panic.
+//! - [`api`], [`capi`]: the intercepted functions, one file per chapter of the MPI standard, with their
+//!   large-count (`_c`) and Fortran entry points; libmpive's own C API (include/mpive.h);
+//! - [`fortran`]: what the Fortran entry points need (sentinels, handle conversion, completion calls).
 
-#![allow(clippy::missing_safety_doc)]
 #![deny(unsafe_op_in_unsafe_fn)]
 // The table macro recurses once per entry, and the Fortran variant once per parameter.
 #![recursion_limit = "512"]
