@@ -152,7 +152,7 @@ pub unsafe fn info(dt: Handle) -> Result<TypeInfo> {
 }
 
 /// Predefined datatypes, which live for ever, in a table read without a lock or a reference count:
-/// the small VE messages' path (issue 8). A slot is written once; a handle whose slot another
+/// the small VE messages' path. A slot is written once; a handle whose slot another
 /// type took goes to the cache above.
 mod named {
     use super::{Handle, TypeInfo};

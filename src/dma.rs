@@ -3,8 +3,8 @@
 //! Pipelined transfers ([`crate::pipeline`]) hand each chunk's copy (VE to host before sending, host
 //! to VE after receiving) to a worker thread per direction (as the PCIe link carries both directions
 //! at once), started at the first pipelined transfer,
-//! and meanwhile drive MPI. The worker calls libveo's `veo_hmemcpy` ([`crate::ve::read`],
-//! [`crate::ve::write`]), which takes the direction from the address tags, so it needs no VE process
+//! and meanwhile drive MPI. The worker calls libveo's `veo_hmemcpy` ([`crate::ve::copy`]),
+//! which takes the direction from the address tags, so it needs no VE process
 //! handle (libveo offers no way to get the one of an HMEM address, which `veo_async_read_mem` would
 //! need). On the real VE the worker sleeps in the DMA; on the simulated VE with `SIMVE_BANDWIDTH` it
 //! sleeps on the modeled link, and at memcpy speed it copies.
@@ -13,6 +13,8 @@
 //! its copies before it returns (so the slot outlives the job). The queue keeps its capacity, so
 //! steady traffic allocates nothing.
 
+use crate::stats::Dir;
+use crate::ve;
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI32, AtomicBool, Ordering};
@@ -64,6 +66,15 @@ static QUEUE: [Mutex<VecDeque<Job>>; 2] = [const { Mutex::new(VecDeque::new()) }
 static WAKE: [Condvar; 2] = [const { Condvar::new() }; 2];
 static STARTED: [AtomicBool; 2] = [const { AtomicBool::new(false) }; 2];
 
+/// The direction of a copy that reads (VE to host) or writes.
+fn dir(read: bool) -> Dir {
+    if read {
+        Dir::FromVe
+    } else {
+        Dir::ToVe
+    }
+}
+
 #[cold]
 fn start(d: usize) -> bool {
     let _g = QUEUE[d].lock(); // one thread starts the worker
@@ -88,13 +99,7 @@ fn worker(d: usize) {
             }
         };
         // SAFETY: the submitter keeps the host buffer valid for len bytes until the slot reports.
-        let r = std::panic::catch_unwind(|| unsafe {
-            if job.read {
-                crate::ve::read(job.host as *mut u8, job.ve, job.len)
-            } else {
-                crate::ve::write(job.ve, job.host as *const u8, job.len)
-            }
-        });
+        let r = std::panic::catch_unwind(|| unsafe { ve::copy(dir(job.read), job.ve, job.host as *mut u8, job.len) });
         let rc = match r {
             Ok(Ok(())) => 0,
             _ => FAILED,
@@ -127,6 +132,6 @@ pub unsafe fn submit(read: bool, ve: usize, host: *mut u8, len: usize, slot: &Sl
 /// As for [`submit`].
 pub unsafe fn copy_now(read: bool, ve: usize, host: *mut u8, len: usize, slot: &Slot) {
     // SAFETY: forwarded contract.
-    let r = unsafe { if read { crate::ve::read(host, ve, len) } else { crate::ve::write(ve, host, len) } };
+    let r = unsafe { ve::copy(dir(read), ve, host, len) };
     slot.0.store(if r.is_ok() { 0 } else { FAILED }, Ordering::Release);
 }

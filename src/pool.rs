@@ -12,14 +12,15 @@
 //! different sizes never meet and threads of the same size meet for nanoseconds. In front of the
 //! shared lists, each thread keeps one idle buffer of each small class (up to 64 KiB): a steady
 //! stream of small messages takes and returns its buffers without a lock or any atomic
-//! read-modify-write (issue 8). A thread's cached buffers go back to the shared lists when it ends.
+//! read-modify-write. A thread's cached buffers go back to the shared lists when it ends.
 //! They count within the limit, but only their thread can reuse them: `grow` cannot free another
 //! thread's, and `trim` at MPI_Finalize frees only the finalizing thread's (other threads' go to the
 //! shared lists when those threads end; at most 128 KiB per thread).
 
 use crate::abi::Class;
 use crate::errors::{Error, Result};
-use crate::stats::{Local, POOL_ALLOCATIONS, TEMP_ALLOCATIONS};
+use crate::ffi;
+use crate::stats::{self, Local, POOL_ALLOCATIONS, TEMP_ALLOCATIONS};
 use parking_lot::Mutex;
 use std::alloc::Layout;
 use std::cell::Cell;
@@ -39,22 +40,22 @@ struct Free {
 unsafe impl Send for Free {}
 
 static FREE: [Mutex<Free>; CLASSES] = [const { Mutex::new(Free { idle: Vec::new() }) }; CLASSES];
-/// Buffers outside the pool lent out.
-static TEMP_LENT: AtomicU64 = AtomicU64::new(0);
 
-/// Staging buffers lent out (mpive_stats: live_buffers; exact once no buffer is on the move).
-pub fn live_buffers() -> u64 {
-    crate::stats::lent_plus(TEMP_LENT.load(Relaxed))
+// The pool reports its gauges to the counters as they change (mpive_stats reads them there): buffers
+// lent out (`Local::Lent`, and `TEMP_LENT` for those outside the pool) and bytes of idle buffers
+// (`Local::IdleBytes`, whether in a thread's cache or in the shared lists).
+
+/// Pops an idle buffer of `class` from the shared list.
+fn pop_shared(class: u32) -> Option<NonNull<u8>> {
+    let p = FREE[class as usize].lock().idle.pop()?;
+    stats::add(Local::IdleBytes, (1u64 << class).wrapping_neg());
+    Some(p)
 }
 
-/// Bytes of idle buffers, shared and in the threads' caches (mpive_stats: pool_cached_bytes).
-pub fn cached_bytes() -> u64 {
-    let shared: u64 = FREE
-        .iter()
-        .enumerate()
-        .map(|(c, f)| (f.lock().idle.len() as u64) << c)
-        .sum();
-    shared.wrapping_add(crate::stats::thread_cached_bytes())
+/// Puts an idle buffer of `class` on the shared list.
+fn push_shared(class: u32, p: NonNull<u8>) {
+    FREE[class as usize].lock().idle.push(p);
+    stats::add(Local::IdleBytes, 1 << class);
 }
 
 /// Size classes with a per-thread idle buffer: 256 B to 64 KiB.
@@ -73,9 +74,8 @@ impl Drop for Cache {
     fn drop(&mut self) {
         for (i, c) in self.0.iter().enumerate() {
             if let Some(p) = c.take() {
-                let class = MIN_CLASS + i as u32;
-                crate::stats::add(Local::CachedBytes, (1u64 << class).wrapping_neg());
-                FREE[class as usize].lock().idle.push(p);
+                // Still idle: the counters do not change (this thread's may be gone already).
+                FREE[(MIN_CLASS + i as u32) as usize].lock().idle.push(p);
             }
         }
     }
@@ -91,7 +91,7 @@ fn take_cached(class: u32) -> Option<NonNull<u8>> {
         .try_with(|c| c.slot(class).and_then(Cell::take))
         .ok()
         .flatten()?;
-    crate::stats::add(Local::CachedBytes, (1u64 << class).wrapping_neg());
+    stats::add(Local::IdleBytes, (1u64 << class).wrapping_neg());
     Some(p)
 }
 
@@ -107,25 +107,13 @@ fn keep_cached(class: u32, p: NonNull<u8>) -> bool {
         })
         .unwrap_or(false);
     if kept {
-        crate::stats::add(Local::CachedBytes, 1 << class);
+        stats::add(Local::IdleBytes, 1 << class);
     }
     kept
 }
 /// Bytes of the pool's buffers, lent and idle.
 static POOL_BYTES: AtomicU64 = AtomicU64::new(0);
 static TEMP_LOGGED: AtomicBool = AtomicBool::new(false);
-
-/// Parses sizes like `256M`, `1G`, `4096`.
-pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().trim_end_matches(['B', 'b']);
-    let (num, shift) = match s.chars().last()? {
-        'K' | 'k' => (&s[..s.len() - 1], 10),
-        'M' | 'm' => (&s[..s.len() - 1], 20),
-        'G' | 'g' => (&s[..s.len() - 1], 30),
-        _ => (s, 0),
-    };
-    num.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
-}
 
 fn class_of(len: usize) -> u32 {
     len.max(1).next_power_of_two().trailing_zeros().max(MIN_CLASS)
@@ -155,6 +143,7 @@ pub struct PoolBuf {
 
 // SAFETY: the buffer is exclusively owned memory.
 unsafe impl Send for PoolBuf {}
+// SAFETY: a &PoolBuf only gives out the address; reads and writes through it are the holder's.
 unsafe impl Sync for PoolBuf {}
 
 impl PoolBuf {
@@ -168,7 +157,7 @@ impl PoolBuf {
         if class as usize >= CLASSES {
             return Err(Error::new(Class::NoMem, format!("cannot stage {len} bytes: larger than the address space allows")));
         }
-        let cached = take_cached(class).or_else(|| FREE[class as usize].lock().idle.pop());
+        let cached = take_cached(class).or_else(|| pop_shared(class));
         let ptr = match cached {
             Some(p) => p,
             None => match grow(class, limit)? {
@@ -176,7 +165,7 @@ impl PoolBuf {
                 None => return Self::temporary(len),
             },
         };
-        crate::stats::add(Local::Lent, 1);
+        stats::add(Local::Lent, 1);
         Ok(PoolBuf { ptr, class, len: 0 })
     }
 
@@ -194,7 +183,7 @@ impl PoolBuf {
         // SAFETY: non-zero size.
         let ptr = NonNull::new(unsafe { std::alloc::alloc(l) }).ok_or_else(|| oom(len))?;
         TEMP_ALLOCATIONS.fetch_add(1, Relaxed);
-        TEMP_LENT.fetch_add(1, Relaxed);
+        stats::TEMP_LENT.fetch_add(1, Relaxed);
         Ok(PoolBuf { ptr, class: TEMP, len })
     }
 
@@ -246,7 +235,7 @@ fn grow(class: u32, limit: u64) -> Result<Option<NonNull<u8>>> {
 
 /// Frees one idle buffer of `class`; false if there is none.
 fn drop_idle(class: u32) -> bool {
-    let Some(p) = FREE[class as usize].lock().idle.pop() else { return false };
+    let Some(p) = pop_shared(class) else { return false };
     POOL_BYTES.fetch_sub(1 << class, Relaxed);
     // SAFETY: allocated with this class's layout.
     unsafe { std::alloc::dealloc(p.as_ptr(), layout(class)) };
@@ -256,49 +245,45 @@ fn drop_idle(class: u32) -> bool {
 impl Drop for PoolBuf {
     fn drop(&mut self) {
         if self.class == TEMP {
-            TEMP_LENT.fetch_sub(1, Relaxed);
+            stats::TEMP_LENT.fetch_sub(1, Relaxed);
             if let Some(l) = temp_layout(self.len) {
                 // SAFETY: allocated with this layout in PoolBuf::temporary.
                 unsafe { std::alloc::dealloc(self.ptr.as_ptr(), l) };
             }
             return;
         }
-        crate::stats::add(Local::Lent, u64::MAX); // minus one
+        stats::add(Local::Lent, u64::MAX); // minus one
         if !keep_cached(self.class, self.ptr) {
-            FREE[self.class as usize].lock().idle.push(self.ptr);
+            push_shared(self.class, self.ptr);
         }
     }
 }
 
-/// Frees every idle buffer of the shared lists and of this thread's cache (MPI_Finalize).
+/// Frees every idle buffer of the shared lists and of this thread's cache (MPI_Finalize). A panic
+/// is reported and stops here: MPI is finalized, no error handler is left to call.
 pub fn trim() {
-    for class in MIN_CLASS..MIN_CLASS + CACHED as u32 {
-        if let Some(p) = take_cached(class) {
-            FREE[class as usize].lock().idle.push(p);
+    ffi::boundary_or("MPI_Finalize", (), || {
+        for class in MIN_CLASS..MIN_CLASS + CACHED as u32 {
+            if let Some(p) = take_cached(class) {
+                push_shared(class, p);
+            }
         }
-    }
-    for (class, free) in FREE.iter().enumerate() {
-        for p in free.lock().idle.drain(..) {
-            POOL_BYTES.fetch_sub(1 << class, Relaxed);
-            // SAFETY: allocated with this class's layout.
-            unsafe { std::alloc::dealloc(p.as_ptr(), layout(class as u32)) };
+        for class in MIN_CLASS..CLASSES as u32 {
+            while drop_idle(class) {}
         }
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::live_buffers;
 
     /// The tests that count buffers run one at a time.
     static SERIAL: Mutex<()> = Mutex::new(());
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256M"), Some(256 << 20));
-        assert_eq!(parse_size("1G"), Some(1 << 30));
-        assert_eq!(parse_size("4096"), Some(4096));
-        assert_eq!(parse_size("lots"), None);
+    fn classes() {
         assert_eq!(class_of(0), MIN_CLASS);
         assert_eq!(class_of(257), 9);
     }
@@ -332,6 +317,27 @@ mod tests {
         let d = PoolBuf::get_within(64 << 20, 132 << 20).unwrap();
         assert!(d.class != TEMP, "idle buffers of other classes make room");
         drop((b, d));
+    }
+
+    #[test]
+    fn the_counters_follow_idle_bytes() {
+        let _one = SERIAL.lock();
+        // 8 MiB: a class of its own, above the per-thread caches (the shared list's path)
+        const N: usize = 8 << 20;
+        let a = PoolBuf::get(N).unwrap();
+        let (idle, live) = (stats::idle_bytes(), live_buffers());
+        drop(a);
+        assert_eq!((stats::idle_bytes(), live_buffers()), (idle + N as u64, live - 1), "a returned buffer is idle");
+        let b = PoolBuf::get(N).unwrap();
+        assert_eq!((stats::idle_bytes(), live_buffers()), (idle, live), "taken again, it is lent");
+        drop(b);
+        // 4 KiB: a class with a per-thread cache
+        let c = PoolBuf::get(4096).unwrap();
+        let idle = stats::idle_bytes();
+        drop(c);
+        assert_eq!(stats::idle_bytes(), idle + 4096, "a buffer in this thread's cache is idle");
+        trim();
+        assert!(FREE.iter().all(|f| f.lock().idle.is_empty()), "trim frees the shared lists");
     }
 
     #[test]

@@ -32,9 +32,10 @@
 //! Requests from MPI-IO and RMA (File_iread, Rput, ...) use the same table.
 
 use crate::abi::{Handle, StatusBuf};
-use crate::errors::{Obj, Result};
+use crate::errors::{self, Obj, Result};
 use crate::real::{abi, pmpi};
-use crate::stage::Plan;
+use crate::ffi;
+use crate::stage::{Inside, Plan};
 use crate::stats::PENDING_REQUESTS;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -188,7 +189,7 @@ impl Claim {
         match r {
             Ok(()) => 0,
             // SAFETY: obj holds the handle the application gave when it started the operation.
-            Err(err) => unsafe { crate::errors::raise(obj, func, &err) },
+            Err(err) => unsafe { errors::raise(obj, func, &err) },
         }
     }
 
@@ -218,7 +219,7 @@ impl Claim {
         match r {
             Ok(()) => 0,
             // SAFETY: obj holds the handle the application gave when it started the operation.
-            Err(err) => unsafe { crate::errors::raise(obj, func, &err) },
+            Err(err) => unsafe { errors::raise(obj, func, &err) },
         }
     }
 
@@ -239,7 +240,7 @@ impl Claim {
             Err(err) => {
                 e.kind = Kind::Persistent { active: false };
                 // SAFETY: obj holds the handle the application gave when it created the request.
-                unsafe { crate::errors::raise(e.obj, func, &err) }
+                unsafe { errors::raise(e.obj, func, &err) }
             }
         }
     }
@@ -275,7 +276,7 @@ impl Claim {
 /// `status` is NULL, MPI_STATUS_IGNORE or a status of the real MPI for this operation.
 unsafe fn finish_entry(e: &mut Entry, status: *const c_void) -> Result<()> {
     if e.stored && e.active() && !status.is_null() {
-        // SAFETY: forwarded contract (a pipelined message's size, reported again: src/pipeline.rs).
+        // SAFETY: forwarded contract (the plan's protocol reports a pipelined message's size again).
         unsafe { e.plan.report_again(status) };
     }
     if !e.active() || e.stored || !e.plan.stores() {
@@ -342,7 +343,7 @@ pub fn progress_orphans(wait: bool) {
                 return true;
             }
             if let Err(err) = finish_entry(e, st.as_mut_ptr()) {
-                crate::errors::report_without_object(&format!(
+                errors::report_without_object(&format!(
                     "completing a request the application freed with MPI_Request_free: {} (the data did not reach VE memory)",
                     err.msg
                 ));
@@ -370,15 +371,34 @@ pub fn finalize() {
     }
 }
 
-/// Registers the request of a nonblocking (`Kind::Once`) or persistent operation: runs the slow path
-/// `f` (stage, call the real function), then tracks the request it returned.
+/// Runs the slow path of a blocking intercepted call: stages with `f`, which also calls the real
+/// function; then copies results back if the real call succeeded, and finishes the requests the
+/// application freed while active that completed meanwhile. A shim error or a panic goes through
+/// `obj`'s error handler ([`ffi::boundary`]).
+pub fn blocking(obj: Obj, func: &'static str, f: impl FnOnce(&mut Plan) -> Result<c_int>) -> c_int {
+    let _inside = Inside::enter();
+    ffi::boundary(obj, func, || {
+        let mut plan = Plan::new(func);
+        let rc = f(&mut plan)?;
+        if rc == 0 {
+            // SAFETY: the VE buffers are the application's, still allocated during its call.
+            unsafe { plan.store(None) }?;
+        }
+        progress_orphans(false);
+        Ok(rc)
+    })
+}
+
+/// Registers the request of a nonblocking (`Kind::Once`) or persistent operation: finishes the
+/// orphans that completed, runs the slow path `f` (stage, call the real function), then tracks the
+/// request it returned. A shim error or a panic goes through `obj`'s error handler.
 ///
 /// # Safety
 /// `req` is the application's request out-argument of `func`.
 pub unsafe fn post(obj: Obj, func: &'static str, req: *mut c_void, kind: Kind, f: impl FnOnce(&mut Plan) -> Result<c_int>) -> c_int {
-    let _inside = crate::stage::Inside::enter();
-    progress_orphans(false);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    let _inside = Inside::enter();
+    ffi::boundary(obj, func, || {
+        progress_orphans(false);
         let mut plan = Plan::new(func);
         let rc = f(&mut plan)?;
         if rc == 0 && !req.is_null() {
@@ -386,6 +406,5 @@ pub unsafe fn post(obj: Obj, func: &'static str, req: *mut c_void, kind: Kind, f
             unsafe { track(req, plan, kind, obj) };
         }
         Ok(rc)
-    }));
-    crate::errors::finish(obj, func, r)
+    })
 }

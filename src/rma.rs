@@ -51,8 +51,10 @@
 
 use crate::abi::{Aint, Class, Handle};
 use crate::errors::{Error, Obj, Result};
+use crate::ffi;
 use crate::pool::PoolBuf;
 use crate::real::{abi, pmpi};
+use crate::requests;
 use crate::stage::{Inside, Plan};
 use crate::ve;
 use parking_lot::Mutex;
@@ -355,7 +357,7 @@ fn store(plans: Vec<Plan>) -> Result<()> {
 /// kept until the synchronization that completes the operation.
 pub fn issue(win: Handle, target: c_int, func: &'static str, f: impl FnOnce(&mut Plan) -> Result<c_int>) -> c_int {
     let _inside = Inside::enter();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    ffi::boundary(Obj::Win(win), func, || {
         let mut plan = Plan::new(func);
         let rc = f(&mut plan)?;
         // MPI_PROC_NULL as target: nothing moves and nothing is written.
@@ -363,8 +365,7 @@ pub fn issue(win: Handle, target: c_int, func: &'static str, f: impl FnOnce(&mut
             with_entry(win, |w| w.pending.push(Pending { target, plan }));
         }
         Ok(rc)
-    }));
-    crate::errors::finish(Obj::Win(win), func, r)
+    })
 }
 
 /// A synchronization call on a window.
@@ -395,14 +396,15 @@ pub enum Sync {
 pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce() -> c_int) -> c_int {
     let _inside = Inside::enter();
     let Some(slot) = lookup(win) else {
-        let rc = real();
-        // Request-based operations the application freed complete here at the latest. (It logs its
-        // own errors; a panic is stopped here, at the C boundary.)
-        let _ = std::panic::catch_unwind(|| crate::requests::progress_orphans(false));
-        return rc;
+        return ffi::boundary(Obj::Win(win), func, || {
+            let rc = real();
+            // Request-based operations the application freed complete here at the latest.
+            requests::progress_orphans(false);
+            Ok(rc)
+        });
     };
     let abi = abi();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    let rc = ffi::boundary(Obj::Win(win), func, || {
         // Before the real call: make the application's stores public.
         let pre = {
             let mut w = slot.lock();
@@ -460,11 +462,11 @@ pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce()
             }
         };
         let stored = store(plans);
-        crate::requests::progress_orphans(false);
+        requests::progress_orphans(false);
         pre.and(post).and(stored).map(|()| 0)
-    }));
+    });
     release_if_idle(win);
-    crate::errors::finish(Obj::Win(win), func, r)
+    rc
 }
 
 /// The window ranks of the members of `group` (MPI_Win_start's target group).
@@ -507,15 +509,14 @@ pub unsafe fn free(win: *mut c_void, func: &'static str, real: impl FnOnce() -> 
         return rc;
     }
     let Some(slot) = remove(h) else { return 0 };
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    ffi::boundary(Obj::World, func, || {
         let mut w = slot.lock();
         let pulled = w.pull(true, false);
         let plans = w.take(Targets::All);
         w.shadow = None;
         drop(w);
         pulled.and(store(plans)).map(|()| 0)
-    }));
-    crate::errors::finish(Obj::World, func, r)
+    })
 }
 
 /// MPI_Win_create with a VE base: creates the real window on a host shadow holding the current
@@ -526,7 +527,7 @@ pub unsafe fn free(win: *mut c_void, func: &'static str, real: impl FnOnce() -> 
 /// The arguments are the application's arguments to `func`.
 pub unsafe fn create(base: usize, size: Aint, comm: Handle, win: *mut c_void, func: &'static str, real: impl FnOnce(*mut c_void) -> c_int) -> c_int {
     let _inside = Inside::enter();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    ffi::boundary(Obj::Comm(comm), func, || {
         if size < 0 {
             return Err(Error::new(Class::Arg, format!("negative window size {size}")));
         }
@@ -552,8 +553,7 @@ pub unsafe fn create(base: usize, size: Aint, comm: Handle, win: *mut c_void, fu
             });
         }
         Ok(rc)
-    }));
-    crate::errors::finish(Obj::Comm(comm), func, r)
+    })
 }
 
 /// MPI_Win_get_attr of a shadowed window: MPI_WIN_BASE is the application's VE base, MPI_WIN_MODEL

@@ -15,7 +15,8 @@ use crate::datatype::{self, Run, Span};
 use crate::errors::{Error, Result};
 use crate::pool::PoolBuf;
 use crate::real::{abi, pmpi};
-use crate::ve;
+use crate::stats::{self, Dir};
+use crate::{ve, vekernel};
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::ffi::c_void;
@@ -220,22 +221,18 @@ impl Plan {
                         // not touch.
                         // With the VE kernel the runs cost one call and one copy however many
                         // there are ([`crate::vekernel`]).
-                        let cost = crate::vekernel::runs_cost(s.ve, runs.len());
+                        let cost = vekernel::runs_cost(s.ve, runs.len());
                         let whole = runs.len() > 1 && s.len <= covered.saturating_add(cost.saturating_mul(PER_COPY_BYTES));
                         if whole && ve::read(s.host.as_ptr(), s.ve, s.len).is_ok() {
                             continue;
                         }
-                        if !crate::vekernel::read_runs(s.ve, s.host.as_ptr(), runs)? {
-                            for &(o, n) in runs {
-                                ve::read(s.host.as_ptr().add(o), s.ve + o, n)?;
-                            }
-                        }
+                        copy_runs(Dir::FromVe, s, runs)?;
                     }
                 }
             }
         }
         if !self.items.is_empty() {
-            crate::stats::count_staged_call();
+            stats::count_staged_call();
         }
         Ok(())
     }
@@ -274,11 +271,7 @@ impl Plan {
                             cut = runs.iter().filter(|r| r.0 < end).map(|&(o, n)| (o, n.min(end - o))).collect();
                             &cut
                         };
-                        if !crate::vekernel::write_runs(s.ve, s.host.as_ptr(), runs)? {
-                            for &(o, n) in runs {
-                                ve::write(s.ve + o, s.host.as_ptr().add(o), n)?;
-                            }
-                        }
+                        copy_runs(Dir::ToVe, s, runs)?;
                     }
                 }
             }
@@ -287,10 +280,26 @@ impl Plan {
     }
 }
 
+/// Copies the `runs` of `s` in direction `dir`: in one kernel call or overlapping copies where the
+/// VE process allows ([`vekernel::copy_runs`]), else one copy per run.
+///
+/// # Safety
+/// The VE buffer is still allocated; the runs lie inside the span.
+unsafe fn copy_runs(dir: Dir, s: &Staged, runs: &[(usize, usize)]) -> Result<()> {
+    // SAFETY: the host buffer has s.len bytes and the runs lie inside [0, s.len) (forwarded contract).
+    if !unsafe { vekernel::copy_runs(dir, s.ve, s.host.as_ptr(), runs) }? {
+        for &(o, n) in runs {
+            // SAFETY: as above, for one run.
+            unsafe { ve::copy(dir, s.ve + o, s.host.as_ptr().add(o), n) }?;
+        }
+    }
+    Ok(())
+}
+
 /// What [`Plan::stage_with`] stages for `segs`: the span, the load and store layouts, and whether a
 /// receive stores only what arrived.
 unsafe fn layouts(segs: &[Seg], load: &[Seg], store: &[Seg], recv: bool) -> Result<(Span, Option<Layout>, Option<Layout>, bool)> {
-    // The common case, and the small messages' path (issue 8): one segment of a predefined type
+    // The common case, and the small messages' path: one segment of a predefined type
     // without holes, loaded and stored whole or not at all; a receive into it at the buffer's
     // address stores only what arrived. No layouts to compute.
     if let [s] = segs {
@@ -444,7 +453,7 @@ thread_local! {
 /// Whether this thread is already inside a staged call: the MPI library is calling MPI_* itself
 /// (ROMIO does), and the call must be forwarded untouched. Never inlined: a thread-local access is a
 /// call (`__tls_get_addr`) that the compiler would otherwise hoist into host paths, which ask only
-/// when a VE request exists (issue 8).
+/// when a VE request exists.
 #[inline(never)]
 pub fn reentered() -> bool {
     INSIDE.with(|c| c.get())
@@ -463,23 +472,4 @@ impl Drop for Inside {
     fn drop(&mut self) {
         INSIDE.with(|c| c.set(self.0));
     }
-}
-
-/// Runs the slow path of an intercepted call: stages with `f`, which also calls the real function;
-/// then copies results back if the real call succeeded. Errors of the shim go through `obj`'s error
-/// handler; a panic is caught here and never unwinds into C.
-pub fn blocking(obj: crate::errors::Obj, func: &'static str, f: impl FnOnce(&mut Plan) -> Result<i32>) -> i32 {
-    let _inside = Inside::enter();
-    let mut plan = Plan::new(func);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<i32> {
-        let rc = f(&mut plan)?;
-        if rc == 0 {
-            // SAFETY: the VE buffers are the application's, still allocated during its call.
-            unsafe { plan.store(None) }?;
-        }
-        // Requests the application freed while active may have completed meanwhile.
-        crate::requests::progress_orphans(false);
-        Ok(rc)
-    }));
-    crate::errors::finish(obj, func, r)
 }

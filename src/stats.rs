@@ -2,7 +2,7 @@
 //!
 //! The counters of every staged call (staged calls, copies, bytes, staging buffers lent and cached)
 //! are per thread: each thread owns a block that only it writes, with a plain load and store, so the
-//! small VE messages' path has no atomic read-modify-write (issue 8: even uncontended, each costs as
+//! small VE messages' path has no atomic read-modify-write (even uncontended, each costs as
 //! much as dozens of plain instructions, and they were a third of a staged call's cost). `mpive_stats`
 //! adds the blocks up;
 //! a thread's block is registered the first time it counts (one allocation per thread) and folded
@@ -17,6 +17,8 @@ pub static PENDING_REQUESTS: AtomicU64 = AtomicU64::new(0);
 pub static HEAP_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 pub static PIPELINED: AtomicU64 = AtomicU64::new(0);
 pub static TEMP_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Staging buffers allocated outside the pool and lent out now.
+pub static TEMP_LENT: AtomicU64 = AtomicU64::new(0);
 
 /// The per-thread counters.
 #[derive(Clone, Copy)]
@@ -28,8 +30,9 @@ pub enum Local {
     /// Pool buffers taken minus returned by this thread (wrapping: a buffer may be returned by
     /// another thread than the one that took it; the sum over threads is exact).
     Lent,
-    /// Bytes of idle pool buffers kept in this thread's cache (wrapping, as `Lent`).
-    CachedBytes,
+    /// Bytes of idle pool buffers, in the threads' caches and the shared lists, that this thread
+    /// made idle minus those it took (wrapping, as `Lent`).
+    IdleBytes,
     /// libveo copy calls by direction ([`Dir`]): calls, bytes, nanoseconds spent in them.
     FromVeCopies,
     FromVeBytes,
@@ -117,12 +120,12 @@ fn total(c: Local) -> u64 {
     })
 }
 
-/// Staging buffers lent out, over all threads, and `extra`. Exact when no buffer is on the move;
-/// while buffers are being taken and returned on different threads the blocks are read one after
-/// the other, so a return may be seen without its take: the sum is then read as signed and counted
-/// as none rather than wrapping to 2^64 - 1.
-pub fn lent_plus(extra: u64) -> u64 {
-    signed_floor(total(Local::Lent).wrapping_add(extra))
+/// Staging buffers lent out, in the pool and outside it (mpive_stats: live_buffers). Exact when no
+/// buffer is on the move; while buffers are being taken and returned on different threads the
+/// blocks are read one after the other, so a return may be seen without its take: the sum is then
+/// read as signed and counted as none rather than wrapping to 2^64 - 1.
+pub fn live_buffers() -> u64 {
+    signed_floor(total(Local::Lent).wrapping_add(TEMP_LENT.load(Relaxed)))
 }
 
 /// A wrapping sum read as signed, negative as 0.
@@ -130,13 +133,13 @@ fn signed_floor(sum: u64) -> u64 {
     (sum as i64).max(0) as u64
 }
 
-/// Bytes of idle buffers in the threads' caches.
-pub fn thread_cached_bytes() -> u64 {
-    total(Local::CachedBytes)
+/// Bytes of the pool's idle buffers (mpive_stats: pool_cached_bytes); exact as [`live_buffers`].
+pub fn idle_bytes() -> u64 {
+    signed_floor(total(Local::IdleBytes))
 }
 
 /// The allocator of libmpive's own Rust code: the system allocator, counting allocations, so that
-/// `heap_allocations` proves that steady-state VE traffic allocates nothing (issue 8). One relaxed
+/// `heap_allocations` proves that steady-state VE traffic allocates nothing. One relaxed
 /// increment per allocation; the host path never allocates.
 struct Counting;
 
@@ -259,9 +262,9 @@ pub fn snapshot() -> MpiveStats {
         staged_calls: total(Local::StagedCalls),
         copies: total(Local::Copies),
         copied_bytes: total(Local::CopiedBytes),
-        live_buffers: crate::pool::live_buffers(),
+        live_buffers: live_buffers(),
         pool_allocations: POOL_ALLOCATIONS.load(Relaxed),
-        pool_cached_bytes: crate::pool::cached_bytes(),
+        pool_cached_bytes: idle_bytes(),
         pending_requests: PENDING_REQUESTS.load(Relaxed),
         heap_allocations: HEAP_ALLOCATIONS.load(Relaxed),
         pipelined: PIPELINED.load(Relaxed),

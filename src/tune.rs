@@ -1,4 +1,4 @@
-//! Tunables of the VE paths (issue 8): environment variables read once, at the first VE operation,
+//! Tunables of the VE paths: environment variables read once, at the first VE operation,
 //! and adjustable at run time through `mpive_set_tunable` (the benchmark sweeps them).
 //!
 //! | variable | default | meaning |
@@ -11,7 +11,6 @@
 //!
 //! The host path reads none of them.
 
-use crate::pool::parse_size;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::Once;
 
@@ -40,6 +39,18 @@ static THRESHOLD: AtomicU64 = AtomicU64::new(DEFAULT_THRESHOLD);
 static CHUNK: AtomicU64 = AtomicU64::new(DEFAULT_CHUNK);
 static STAGING_LIMIT: AtomicU64 = AtomicU64::new(DEFAULT_STAGING_LIMIT);
 static INIT: Once = Once::new();
+
+/// Parses sizes like `256M`, `1G`, `4096`.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim().trim_end_matches(['B', 'b']);
+    let (num, shift) = match s.chars().last()? {
+        'K' | 'k' => (&s[..s.len() - 1], 10),
+        'M' | 'm' => (&s[..s.len() - 1], 20),
+        'G' | 'g' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(1 << shift)
+}
 
 fn env_size(name: &str) -> Option<u64> {
     let v = std::env::var(name).ok()?;
@@ -166,6 +177,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256M"), Some(256 << 20));
+        assert_eq!(parse_size("1G"), Some(1 << 30));
+        assert_eq!(parse_size("4096"), Some(4096));
+        assert_eq!(parse_size("lots"), None);
+    }
+
+    #[test]
     fn clamps() {
         assert_eq!(clamp_threshold(1), MIN_THRESHOLD);
         assert_eq!(clamp_chunk(1), MIN_CHUNK);
@@ -182,7 +201,7 @@ mod tests {
         let (l_us, bytes_per_us) = (12.4, 10e3);
         let c = DEFAULT_CHUNK as f64 / bytes_per_us;
         assert!(c / (l_us + c) >= 0.85, "{}", c / (l_us + c));
-        assert!(DEFAULT_THRESHOLD >= 2 * DEFAULT_CHUNK);
+        const { assert!(DEFAULT_THRESHOLD >= 2 * DEFAULT_CHUNK) };
         assert_eq!(clamp_chunk(DEFAULT_CHUNK), DEFAULT_CHUNK);
         assert_eq!(clamp_threshold(DEFAULT_THRESHOLD), DEFAULT_THRESHOLD);
     }

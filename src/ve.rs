@@ -13,6 +13,7 @@
 
 use crate::abi::Class;
 use crate::errors::{Error, Result};
+use crate::stats::{count_copy, Dir};
 use libloading::os::unix::Library;
 use once_cell::sync::OnceCell;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -87,6 +88,7 @@ pub struct Veo {
 
 // SAFETY: libveo's functions are thread-safe; the handle is only used for dlsym at load.
 unsafe impl Sync for Veo {}
+// SAFETY: as above: the function pointers may be called from any thread.
 unsafe impl Send for Veo {}
 
 static VEO: OnceCell<std::result::Result<Veo, String>> = OnceCell::new();
@@ -202,23 +204,38 @@ fn copy_error(dir: &str, n: usize, addr: usize, rc: c_int) -> Error {
     )
 }
 
-/// Copies `n` bytes from VE address `src` to host memory `dst`.
+/// Copies `n` bytes between VE address `ve` and host memory `host`, in direction `dir`, and counts
+/// the copy. libveo's `veo_hmemcpy` tells the direction from the address tags; `dir` names it for
+/// the counters and the error message.
 ///
 /// # Safety
-/// `dst` is valid for `n` writable bytes.
-pub unsafe fn read(dst: *mut u8, src: usize, n: usize) -> Result<()> {
+/// `host` is valid for `n` bytes: writable when `dir` is [`Dir::FromVe`], readable otherwise.
+pub unsafe fn copy(dir: Dir, ve: usize, host: *mut u8, n: usize) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
     let v = veo()?;
     let t = std::time::Instant::now();
-    // SAFETY: dst is the caller's; libveo checks the VE side.
-    let rc = unsafe { (v.hmemcpy)(dst.cast(), src as *const c_void, n) };
+    let (dst, src) = match dir {
+        Dir::FromVe => (host.cast::<c_void>(), ve as *const c_void),
+        Dir::ToVe => (ve as *mut c_void, host.cast_const().cast::<c_void>()),
+    };
+    // SAFETY: the host side is valid for n bytes (the caller's contract); libveo checks the VE side.
+    let rc = unsafe { (v.hmemcpy)(dst, src, n) };
     if rc != 0 {
-        return Err(copy_error("from", n, src, rc));
+        return Err(copy_error(if dir == Dir::FromVe { "from" } else { "to" }, n, ve, rc));
     }
-    crate::stats::count_copy(crate::stats::Dir::FromVe, n, t.elapsed().as_nanos() as u64);
+    count_copy(dir, n, t.elapsed().as_nanos() as u64);
     Ok(())
+}
+
+/// Copies `n` bytes from VE address `src` to host memory `dst`.
+///
+/// # Safety
+/// `dst` is valid for `n` writable bytes.
+pub unsafe fn read(dst: *mut u8, src: usize, n: usize) -> Result<()> {
+    // SAFETY: forwarded contract.
+    unsafe { copy(Dir::FromVe, src, dst, n) }
 }
 
 /// Copies `n` bytes from host memory `src` to VE address `dst`.
@@ -226,18 +243,8 @@ pub unsafe fn read(dst: *mut u8, src: usize, n: usize) -> Result<()> {
 /// # Safety
 /// `src` is valid for `n` readable bytes.
 pub unsafe fn write(dst: usize, src: *const u8, n: usize) -> Result<()> {
-    if n == 0 {
-        return Ok(());
-    }
-    let v = veo()?;
-    let t = std::time::Instant::now();
-    // SAFETY: src is the caller's; libveo checks the VE side.
-    let rc = unsafe { (v.hmemcpy)(dst as *mut c_void, src.cast(), n) };
-    if rc != 0 {
-        return Err(copy_error("to", n, dst, rc));
-    }
-    crate::stats::count_copy(crate::stats::Dir::ToVe, n, t.elapsed().as_nanos() as u64);
-    Ok(())
+    // SAFETY: forwarded contract (a copy to the VE only reads the host side).
+    unsafe { copy(Dir::ToVe, dst, src.cast_mut(), n) }
 }
 
 #[cfg(test)]

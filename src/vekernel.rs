@@ -18,7 +18,7 @@
 //! `veo_call_async`, or the library missing), the runs are copied with `veo_async_read_mem` /
 //! `veo_async_write_mem` on the process's context, all issued and then all waited, so that their
 //! fixed costs overlap; with a libveo that has no asynchronous copies either, the caller copies run
-//! by run ([`read_runs`] and [`write_runs`] return false). The reason is logged once.
+//! by run ([`copy_runs`] returns false). The reason is logged once.
 //!
 //! `MPIVE_VE_KERNEL`: unset or `1`, `libmpive_vekernel.so` beside libmpive.so; `0`, no kernel; any
 //! other value, the path of the kernel library to load (for the real VE, the one built with NEC's
@@ -194,40 +194,24 @@ pub fn runs_cost(addr: usize, nruns: usize) -> usize {
     })
 }
 
-/// Copies the runs of the VE span at `ve` into the host buffer `host` at the same offsets. False:
-/// the caller copies them one by one.
+/// Copies the runs of the VE span at `ve` and of the host buffer `host`, at the same offsets, in
+/// direction `dir`: with the VE kernel (more than [`FEW_RUNS`] runs) or with overlapping
+/// asynchronous copies. False: this libveo has neither, and the caller copies the runs one by one.
 ///
 /// # Safety
-/// `host` is valid for the span; the runs lie inside it.
-pub unsafe fn read_runs(ve: usize, host: *mut u8, runs: &[(usize, usize)]) -> Result<bool> {
+/// `host` is valid for the span (writable when `dir` is [`Dir::FromVe`]); the runs lie inside it.
+pub unsafe fn copy_runs(dir: Dir, ve: usize, host: *mut u8, runs: &[(usize, usize)]) -> Result<bool> {
     with_mode(ve, |m| match m {
         Mode::Sync => Ok(false),
-        Mode::Kernel(c, k) if runs.len() > FEW_RUNS => {
+        Mode::Kernel(c, k) if runs.len() > FEW_RUNS => match dir {
             // SAFETY: forwarded contract.
-            unsafe { k.gather(c, ve, host, runs) }.map(|()| true)
-        }
+            Dir::FromVe => unsafe { k.gather(c, ve, host, runs) }.map(|()| true),
+            // SAFETY: forwarded contract.
+            Dir::ToVe => unsafe { k.scatter(c, ve, host, runs) }.map(|()| true),
+        },
         Mode::Kernel(c, _) | Mode::Async(c) => {
             // SAFETY: forwarded contract.
-            unsafe { c.copies(Dir::FromVe, ve, host, runs) }.map(|()| true)
-        }
-    })
-}
-
-/// Copies the runs of host buffer `host` to the VE span at `ve` at the same offsets. False: the
-/// caller copies them one by one.
-///
-/// # Safety
-/// As for [`read_runs`].
-pub unsafe fn write_runs(ve: usize, host: *const u8, runs: &[(usize, usize)]) -> Result<bool> {
-    with_mode(ve, |m| match m {
-        Mode::Sync => Ok(false),
-        Mode::Kernel(c, k) if runs.len() > FEW_RUNS => {
-            // SAFETY: forwarded contract.
-            unsafe { k.scatter(c, ve, host, runs) }.map(|()| true)
-        }
-        Mode::Kernel(c, _) | Mode::Async(c) => {
-            // SAFETY: forwarded contract.
-            unsafe { c.copies(Dir::ToVe, ve, host as *mut u8, runs) }.map(|()| true)
+            unsafe { c.copies(dir, ve, host, runs) }.map(|()| true)
         }
     })
 }

@@ -302,7 +302,7 @@ macro_rules! intercept {
                 if let Err(e) = call(true, $($p),*) {
                     return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, Err(e));
                 }
-                $crate::stage::blocking($crate::err_obj!($($obj)+), FUNC, |plan| {
+                $crate::requests::blocking($crate::err_obj!($($obj)+), FUNC, |plan| {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
                     // SAFETY: the VE buffers belong to the application and are allocated during its call.
@@ -552,7 +552,7 @@ macro_rules! intercept {
         $crate::entry! {
             $(#[$attr])*
             fn $name($($p: $t),*) ve($($v),+) |real| {
-                $crate::stage::blocking($crate::err_obj!($($obj)+), stringify!($name), |plan| {
+                $crate::requests::blocking($crate::err_obj!($($obj)+), stringify!($name), |plan| {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
                     // SAFETY: the VE buffers belong to the application and are allocated during its call.
