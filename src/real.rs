@@ -27,6 +27,7 @@ pub struct RealMpi {
 
 // SAFETY: the library handle is only used for dlsym, which is thread-safe.
 unsafe impl Sync for RealMpi {}
+// SAFETY: as above; the handle is not tied to the thread that opened it.
 unsafe impl Send for RealMpi {}
 
 static REAL: OnceCell<Result<RealMpi, String>> = OnceCell::new();

@@ -16,7 +16,11 @@
 //! runs the chunks as nonblocking collectives (a blocking collective does not match a nonblocking
 //! one), waited for by polling, so that the copy threads get the CPU meanwhile.
 
-use super::{active, hp, linear, self_copy, spin, wait_one, Direct, PMPI_Iallreduce, PMPI_Ibcast, SEND_PLAN};
+use super::comms::{active, hp, self_copy};
+use super::direct::{Direct, PMPI_Iallreduce, PMPI_Ibcast};
+use super::send::SEND_PLAN;
+use super::wait::{spin, wait_one};
+use super::wire::linear;
 use crate::abi::{Class, Handle};
 use crate::datatype::{self, TypeInfo};
 use crate::dma::{self, Slot};
@@ -259,6 +263,7 @@ pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Hand
     }
     // SAFETY: the application's datatype and communicator.
     let t = match unsafe { datatype::info(dt) } {
+        // SAFETY: the application's communicator.
         Ok(t) if unsafe { split_bcast((t.size as u64).saturating_mul(count as u64), comm) } => t,
         // SAFETY: forwarding the arguments unchanged.
         _ => return unsafe { f(buf, count, dt, root, comm) },
