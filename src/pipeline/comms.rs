@@ -5,8 +5,13 @@
 //! receives; non-contiguous layouts go through a duplicate of MPI_COMM_SELF. A destination's rank on
 //! the private world is translated once per communicator and cached in an attribute of it.
 
-use super::direct::*;
+use crate::real::pmpi::direct::PMPI_Sendrecv;
+use crate::real::pmpi::{
+    PMPI_Comm_create_keyval, PMPI_Comm_dup, PMPI_Comm_free, PMPI_Comm_free_keyval, PMPI_Comm_get_attr, PMPI_Comm_group,
+    PMPI_Comm_remote_group, PMPI_Comm_set_attr, PMPI_Comm_test_inter, PMPI_Group_free, PMPI_Group_size, PMPI_Group_translate_ranks,
+};
 use crate::abi::{Handle, StatusBuf};
+use crate::errors::Obj;
 use crate::tune;
 use parking_lot::Mutex;
 use std::ffi::{c_int, c_void};
@@ -100,17 +105,20 @@ pub fn finalize() {
     if !ACTIVE.swap(false, Ordering::AcqRel) {
         return;
     }
-    let Some(mut c) = COMMS.lock().take() else { return };
-    let mut w = c.world as u64;
-    let mut s = c.me as u64;
-    let mut g = c.world_group as u64;
-    // SAFETY: the shim's own objects, no longer used by anyone (no pipelined operation is pending).
-    unsafe {
-        PMPI_Comm_free(hp(&mut w));
-        PMPI_Comm_free(hp(&mut s));
-        PMPI_Group_free(hp(&mut g));
-        PMPI_Comm_free_keyval(&mut c.keyval);
-    }
+    crate::ffi::boundary(Obj::World, "MPI_Finalize", || {
+        let Some(mut c) = COMMS.lock().take() else { return Ok(0) };
+        let mut w = c.world as u64;
+        let mut s = c.me as u64;
+        let mut g = c.world_group as u64;
+        // SAFETY: the shim's own objects, no longer used by anyone (no pipelined operation is pending).
+        unsafe {
+            PMPI_Comm_free(hp(&mut w));
+            PMPI_Comm_free(hp(&mut s));
+            PMPI_Group_free(hp(&mut g));
+            PMPI_Comm_free_keyval(&mut c.keyval);
+        }
+        Ok(0)
+    });
 }
 
 pub(super) fn priv_world() -> Handle {
@@ -182,12 +190,15 @@ unsafe fn build_map(comm: Handle, key: c_int) -> Option<*const Vec<c_int>> {
     }
 }
 
-/// After a successful MPI_Init or MPI_Init_thread (`crate::api::process`): in pipelined mode, creates
-/// the private communicators (duplicating is collective, so it is done where every rank is).
+/// After a successful MPI_Init or MPI_Init_thread: in pipelined mode, creates the private
+/// communicators (duplicating is collective, so it is done where every rank is).
 pub fn after_init() {
     if tune::pipeline() {
-        // SAFETY: MPI is initialized.
-        let _ = std::panic::catch_unwind(|| unsafe { init_comms() });
+        crate::ffi::boundary(Obj::World, "MPI_Init", || {
+            // SAFETY: MPI is initialized.
+            unsafe { init_comms() };
+            Ok(0)
+        });
     }
 }
 

@@ -10,10 +10,9 @@ use super::comms::active;
 use super::coll;
 use super::recv::{complete, watch_for, Dest, Watch};
 use super::send::{send_ve, HeaderSend};
-use super::direct::Direct;
 use super::State;
 use crate::abi::{Count, Handle};
-use crate::errors::Obj;
+use crate::errors::{Obj, Result};
 use crate::requests::{self, Kind};
 use crate::stage::Plan;
 use crate::tune;
@@ -77,18 +76,22 @@ pub fn interpose(name: &str) -> Option<*mut c_void> {
 type SendFn = unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle) -> c_int;
 type IsendFn = unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
 
+// Every interposer forwards a call the protocol has nothing to do with straight to the library's own
+// function (a load, a compare and a call, which cannot panic); the protocol's part runs inside the C
+// boundary, under the name of the call the application made and with its communicator.
+
 macro_rules! send_interposer {
     ($i:ident, $real:literal, $func:literal) => {
         unsafe extern "C" fn $i(buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> c_int {
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: the real function has this signature.
-            let f = unsafe { std::mem::transmute::<*mut c_void, SendFn>(REAL.get()) };
+            let f = lib_fn!($real, SendFn);
             if !ve::is_ve(buf) {
                 // SAFETY: forwarding the arguments unchanged.
                 return unsafe { f(buf, count, dt, dest, tag, comm) };
             }
-            // SAFETY: the VE buffer comes from send_form, within the staged call.
-            unsafe { send_ve($func, HeaderSend::Blocking(f), buf, count, dt, dest, tag, comm) }
+            crate::ffi::boundary(Obj::Comm(comm), $func, || {
+                // SAFETY: the VE buffer comes from send_form, within the staged call.
+                unsafe { send_ve(HeaderSend::Blocking(f), buf, count, dt, dest, tag, comm) }
+            })
         }
     };
 }
@@ -96,15 +99,15 @@ macro_rules! send_interposer {
 macro_rules! isend_interposer {
     ($i:ident, $real:literal, $func:literal) => {
         unsafe extern "C" fn $i(buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: the real function has this signature.
-            let f = unsafe { std::mem::transmute::<*mut c_void, IsendFn>(REAL.get()) };
+            let f = lib_fn!($real, IsendFn);
             if !ve::is_ve(buf) {
                 // SAFETY: forwarding the arguments unchanged.
                 return unsafe { f(buf, count, dt, dest, tag, comm, req) };
             }
-            // SAFETY: the VE buffer comes from send_form, within the staged call.
-            unsafe { send_ve($func, HeaderSend::Nonblocking(f, req), buf, count, dt, dest, tag, comm) }
+            crate::ffi::boundary(Obj::Comm(comm), $func, || {
+                // SAFETY: the VE buffer comes from send_form, within the staged call.
+                unsafe { send_ve(HeaderSend::Nonblocking(f, req), buf, count, dt, dest, tag, comm) }
+            })
         }
     };
 }
@@ -116,41 +119,46 @@ isend_interposer!(i_isend, "PMPI_Isend", "MPI_Isend");
 isend_interposer!(i_issend, "PMPI_Issend", "MPI_Issend");
 isend_interposer!(i_irsend, "PMPI_Irsend", "MPI_Irsend");
 
-/// A host receive of the fast path (not inside a staged call) that may bring a pipelined message.
+/// Whether a receive into `buf` may have to be watched: a host receive outside a staged call (the
+/// staged calls watch their own receives) while the protocol runs.
 #[inline]
+fn may_watch(buf: *const c_void) -> bool {
+    active() && !ve::is_ve(buf) && !crate::stage::reentered()
+}
+
+/// A host receive that may bring a pipelined message.
+///
+/// # Safety
+/// The arguments are the application's.
 unsafe fn host_watch(buf: *mut c_void, count: i64, dt: Handle) -> Option<Watch> {
-    if !active() || ve::is_ve(buf) || crate::stage::reentered() {
-        return None;
-    }
-    // SAFETY: the application's arguments.
+    // SAFETY: forwarded contract.
     unsafe { watch_for(Dest::Host, buf, count, dt) }
 }
 
 /// A blocking host receive: the real call with a status to read, then the protocol.
-unsafe fn host_blocking(func: &'static str, mut w: Watch, comm: Option<Handle>, status: *mut c_void, call: impl FnOnce(*mut c_void) -> c_int) -> c_int {
+fn host_blocking(mut w: Watch, status: *mut c_void, call: impl FnOnce(*mut c_void) -> c_int) -> Result<c_int> {
     let st = if crate::real::abi().is_status_ignore(status) { w.own.as_mut_ptr() } else { status };
     let rc = call(st);
     if rc != 0 {
-        return rc;
+        return Ok(rc);
     }
     let _inside = crate::stage::Inside::enter();
     let mut s = State::Watch(w);
     // SAFETY: st is the status the real receive filled.
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { complete(&mut s, Some(st)) }));
-    let obj = comm.map_or(Obj::World, Obj::Comm);
-    crate::errors::finish(obj, func, r.map(|r| r.map(|_| 0)))
+    unsafe { complete(&mut s, Some(st)) }?;
+    Ok(0)
 }
 
 /// A nonblocking host receive: tracked so that its completion call runs the protocol.
-unsafe fn host_nonblocking(func: &'static str, w: Watch, kind: Kind, comm: Option<Handle>, req: *mut c_void, call: impl FnOnce() -> c_int) -> c_int {
+fn host_nonblocking(func: &'static str, w: Watch, kind: Kind, obj: Obj, req: *mut c_void, call: impl FnOnce() -> c_int) -> Result<c_int> {
     let rc = call();
     if rc == 0 && !req.is_null() {
         let mut plan = Plan::new(func);
         plan.pipe = Some(Box::new(State::Watch(w)));
         // SAFETY: the real call stored its request in *req.
-        unsafe { requests::track(req, plan, kind, comm.map_or(Obj::World, Obj::Comm)) };
+        unsafe { requests::track(req, plan, kind, obj) };
     }
-    rc
+    Ok(rc)
 }
 
 // The receive interposers, one macro per argument shape, instantiated for the `int` functions and
@@ -162,29 +170,39 @@ macro_rules! recv_like {
     ($i:ident, $real:literal, $func:literal, $C:ty, blocking) => {
         unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, src: c_int, tag: c_int, comm: Handle, status: *mut c_void) -> c_int {
             type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: the real function has this signature; the application's arguments.
-            unsafe {
-                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
-                match host_watch(buf, i64::from(count), dt) {
-                    None => f(buf, count, dt, src, tag, comm, status),
-                    Some(w) => host_blocking($func, w, Some(comm), status, |st| f(buf, count, dt, src, tag, comm, st)),
-                }
+            let f = lib_fn!($real, F);
+            if !may_watch(buf) {
+                // SAFETY: forwarding the arguments unchanged.
+                return unsafe { f(buf, count, dt, src, tag, comm, status) };
             }
+            crate::ffi::boundary(Obj::Comm(comm), $func, || {
+                // SAFETY: the application's arguments.
+                match unsafe { host_watch(buf, i64::from(count), dt) } {
+                    // SAFETY: as above.
+                    None => Ok(unsafe { f(buf, count, dt, src, tag, comm, status) }),
+                    // SAFETY: as above, with a status to read.
+                    Some(w) => host_blocking(w, status, |st| unsafe { f(buf, count, dt, src, tag, comm, st) }),
+                }
+            })
         }
     };
     ($i:ident, $real:literal, $func:literal, $C:ty, $kind:expr) => {
         unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
             type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: as above.
-            unsafe {
-                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
-                match host_watch(buf, i64::from(count), dt) {
-                    None => f(buf, count, dt, src, tag, comm, req),
-                    Some(w) => host_nonblocking($func, w, $kind, Some(comm), req, || f(buf, count, dt, src, tag, comm, req)),
-                }
+            let f = lib_fn!($real, F);
+            if !may_watch(buf) {
+                // SAFETY: forwarding the arguments unchanged.
+                return unsafe { f(buf, count, dt, src, tag, comm, req) };
             }
+            crate::ffi::boundary(Obj::Comm(comm), $func, || {
+                // SAFETY: the application's arguments.
+                match unsafe { host_watch(buf, i64::from(count), dt) } {
+                    // SAFETY: as above.
+                    None => Ok(unsafe { f(buf, count, dt, src, tag, comm, req) }),
+                    // SAFETY: as above.
+                    Some(w) => host_nonblocking($func, w, $kind, Obj::Comm(comm), req, || unsafe { f(buf, count, dt, src, tag, comm, req) }),
+                }
+            })
         }
     };
 }
@@ -194,16 +212,23 @@ macro_rules! mrecv_like {
     ($i:ident, $real:literal, $func:literal, $C:ty, $blocking:literal) => {
         unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, msg: *mut c_void, last: *mut c_void) -> c_int {
             type F = unsafe extern "C" fn(*mut c_void, $C, Handle, *mut c_void, *mut c_void) -> c_int;
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: as in recv_like.
-            unsafe {
-                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
-                match host_watch(buf, i64::from(count), dt) {
-                    None => f(buf, count, dt, msg, last),
-                    Some(w) if $blocking => host_blocking($func, w, None, last, |st| f(buf, count, dt, msg, st)),
-                    Some(w) => host_nonblocking($func, w, Kind::Once, None, last, || f(buf, count, dt, msg, last)),
-                }
+            let f = lib_fn!($real, F);
+            if !may_watch(buf) {
+                // SAFETY: forwarding the arguments unchanged.
+                return unsafe { f(buf, count, dt, msg, last) };
             }
+            crate::ffi::boundary(Obj::World, $func, || {
+                // SAFETY: the application's arguments (for the nonblocking form the request takes
+                // the status's place).
+                match unsafe { host_watch(buf, i64::from(count), dt) } {
+                    // SAFETY: as above.
+                    None => Ok(unsafe { f(buf, count, dt, msg, last) }),
+                    // SAFETY: as above.
+                    Some(w) if $blocking => host_blocking(w, last, |st| unsafe { f(buf, count, dt, msg, st) }),
+                    // SAFETY: as above.
+                    Some(w) => host_nonblocking($func, w, Kind::Once, Obj::World, last, || unsafe { f(buf, count, dt, msg, last) }),
+                }
+            })
         }
     };
 }
@@ -227,20 +252,27 @@ macro_rules! sendrecv_like {
             last: *mut c_void,
         ) -> c_int {
             type F = unsafe extern "C" fn(*const c_void, $C, Handle, c_int, c_int, *mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: as in recv_like (for the nonblocking form the request takes the status's place).
-            unsafe {
-                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
-                match host_watch(rbuf, i64::from(rcount), rtype) {
-                    None => f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, last),
-                    Some(w) if $blocking => host_blocking($func, w, Some(comm), last, |st| {
+            let f = lib_fn!($real, F);
+            if !may_watch(rbuf) {
+                // SAFETY: forwarding the arguments unchanged.
+                return unsafe { f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, last) };
+            }
+            crate::ffi::boundary(Obj::Comm(comm), $func, || {
+                // SAFETY: the application's arguments (for the nonblocking form the request takes
+                // the status's place).
+                match unsafe { host_watch(rbuf, i64::from(rcount), rtype) } {
+                    // SAFETY: as above.
+                    None => Ok(unsafe { f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, last) }),
+                    // SAFETY: as above.
+                    Some(w) if $blocking => host_blocking(w, last, |st| unsafe {
                         f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, st)
                     }),
-                    Some(w) => host_nonblocking($func, w, Kind::Once, Some(comm), last, || {
+                    // SAFETY: as above.
+                    Some(w) => host_nonblocking($func, w, Kind::Once, Obj::Comm(comm), last, || unsafe {
                         f(sbuf, scount, stype, dest, stag, rbuf, rcount, rtype, src, rtag, comm, last)
                     }),
                 }
-            }
+            })
         }
     };
 }
@@ -261,16 +293,24 @@ macro_rules! replace_like {
             last: *mut c_void,
         ) -> c_int {
             type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, c_int, c_int, Handle, *mut c_void) -> c_int;
-            static REAL: Direct = Direct::new($real);
-            // SAFETY: as in recv_like.
-            unsafe {
-                let f = std::mem::transmute::<*mut c_void, F>(REAL.get());
-                match host_watch(buf, i64::from(count), dt) {
-                    None => f(buf, count, dt, dest, stag, src, rtag, comm, last),
-                    Some(w) if $blocking => host_blocking($func, w, Some(comm), last, |st| f(buf, count, dt, dest, stag, src, rtag, comm, st)),
-                    Some(w) => host_nonblocking($func, w, Kind::Once, Some(comm), last, || f(buf, count, dt, dest, stag, src, rtag, comm, last)),
-                }
+            let f = lib_fn!($real, F);
+            if !may_watch(buf) {
+                // SAFETY: forwarding the arguments unchanged.
+                return unsafe { f(buf, count, dt, dest, stag, src, rtag, comm, last) };
             }
+            crate::ffi::boundary(Obj::Comm(comm), $func, || {
+                // SAFETY: the application's arguments.
+                match unsafe { host_watch(buf, i64::from(count), dt) } {
+                    // SAFETY: as above.
+                    None => Ok(unsafe { f(buf, count, dt, dest, stag, src, rtag, comm, last) }),
+                    // SAFETY: as above.
+                    Some(w) if $blocking => host_blocking(w, last, |st| unsafe { f(buf, count, dt, dest, stag, src, rtag, comm, st) }),
+                    // SAFETY: as above.
+                    Some(w) => host_nonblocking($func, w, Kind::Once, Obj::Comm(comm), last, || unsafe {
+                        f(buf, count, dt, dest, stag, src, rtag, comm, last)
+                    }),
+                }
+            })
         }
     };
 }

@@ -64,9 +64,22 @@ use crate::pool::PoolBuf;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The library's own function `$real` (never a stand-in: [`crate::real::Scope::Lib`]) typed `$F`,
+/// for an interposer to forward to; an interposer whose function the library lacks returns
+/// [`crate::real::missing`].
+macro_rules! lib_fn {
+    ($real:expr, $F:ty) => {{
+        static REAL: crate::real::Real = crate::real::Real::in_scope($real, crate::real::Scope::Lib);
+        match REAL.get() {
+            // SAFETY: the library's function of this name has this signature.
+            Some(f) => unsafe { std::mem::transmute::<*mut std::ffi::c_void, $F>(f) },
+            None => return crate::real::missing($real),
+        }
+    }};
+}
+
 mod coll;
 mod comms;
-mod direct;
 mod interpose;
 mod recv;
 mod send;

@@ -7,7 +7,8 @@
 //! and gives the status the whole message's size.
 
 use super::comms::{active, hp, priv_world, self_copy};
-use super::direct::*;
+use crate::real::pmpi::direct::PMPI_Irecv;
+use crate::real::pmpi::{PMPI_Get_elements_x, PMPI_Status_set_elements_x, PMPI_Test};
 use super::wait::wait_one;
 use super::wire::{linear, Header, HEADER_LEN};
 use super::State;

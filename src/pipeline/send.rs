@@ -7,7 +7,8 @@
 //! as a freed request that keeps its buffer until it is received.
 
 use super::comms::{handle_of, hp, priv_world, world_rank};
-use super::direct::*;
+use crate::real::pmpi::direct::PMPI_Isend;
+use crate::real::pmpi::PMPI_Comm_rank;
 use super::wait::spin;
 use super::wire::{linear, Header, HEADER_LEN, MAGIC, VERSION};
 use super::{active, State, IN_FLIGHT};
@@ -73,21 +74,15 @@ pub(super) enum HeaderSend {
 
 /// A pipelined VE send (the interposer got a VE address from [`send_form`]).
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn send_ve(func: &'static str, how: HeaderSend, buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> c_int {
+pub(super) unsafe fn send_ve(how: HeaderSend, buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> Result<c_int> {
     let plan = SEND_PLAN.with(|c| c.replace(std::ptr::null_mut()));
     if plan.is_null() {
-        let e = Error::new(Class::Intern, "a VE buffer reached the pipelined send without its staging plan");
-        // SAFETY: the application's communicator.
-        return unsafe { crate::errors::raise(Obj::Comm(comm), func, &e) };
+        return Err(Error::new(Class::Intern, "a VE buffer reached the pipelined send without its staging plan"));
     }
     // SAFETY: the plan of the call this thread is in (send_form); it lives until that call returns.
     let plan = unsafe { &mut *plan };
     // SAFETY: forwarded contract.
-    match unsafe { send_ve_inner(plan, how, buf, count, dt, dest, tag, comm) } {
-        Ok(rc) => rc,
-        // SAFETY: the application's communicator.
-        Err(e) => unsafe { crate::errors::raise(Obj::Comm(comm), func, &e) },
-    }
+    unsafe { send_ve_inner(plan, how, buf, count, dt, dest, tag, comm) }
 }
 
 #[allow(clippy::too_many_arguments)]

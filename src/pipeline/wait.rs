@@ -5,7 +5,7 @@
 //! the application freed while they were active (the chunks of earlier sends among them).
 
 use super::comms::hp;
-use super::direct::*;
+use crate::real::pmpi::PMPI_Test;
 use crate::abi::{Class, StatusBuf};
 use crate::errors::{Error, Result};
 use crate::requests;
