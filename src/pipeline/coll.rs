@@ -18,7 +18,7 @@
 
 use super::comms::{active, hp, self_copy};
 use crate::real::pmpi::{PMPI_Comm_rank, PMPI_Comm_test_inter, PMPI_Iallreduce, PMPI_Ibcast};
-use super::send::SEND_PLAN;
+use super::ticket;
 use super::wait::{spin, wait_one};
 use super::wire::linear;
 use crate::abi::{Class, Handle};
@@ -65,8 +65,9 @@ pub unsafe fn allreduce_form(plan: &Plan, sbuf: *const c_void, rbuf: *mut c_void
     split_allreduce(count, &t).then_some((sbuf, rbuf))
 }
 
-/// Message-form hook (`crate::msg::bcast`): as [`allreduce_form`]; the plan stays available to the
-/// interposer for a datatype that is not contiguous.
+/// Message-form hook (`crate::msg::bcast`): as [`allreduce_form`], but the buffer returned is a
+/// ticket ([`ticket`]) through which the interposer gets the plan (for a datatype that is not
+/// contiguous) and the VE buffer.
 ///
 /// # Safety
 /// The arguments are the application's; `plan` stays where it is until the real call returned.
@@ -81,8 +82,7 @@ pub unsafe fn bcast_form(plan: &mut Plan, buf: *mut c_void, count: i64, dt: Hand
     if !unsafe { split_bcast((t.size as u64).saturating_mul(count as u64), comm) } {
         return None;
     }
-    SEND_PLAN.with(|c| c.set(plan as *mut Plan));
-    Some(buf)
+    Some(ticket::issue(plan, buf))
 }
 
 /// Runs `n` chunks through a ring of host buffers: `load(k)` is the VE address chunk k is loaded
@@ -250,8 +250,11 @@ unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int,
 
 pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle) -> c_int {
     let f = lib_fn!("PMPI_Bcast", BcastFn);
-    // a VE buffer comes with its plan from bcast_form
-    let plan = if ve::is_ve(buf) { SEND_PLAN.with(|c| c.replace(std::ptr::null_mut())) } else { std::ptr::null_mut() };
+    // a VE buffer comes as the ticket bcast_form issued, which names its plan
+    let (plan, buf) = match ve::is_ve(buf).then(|| ticket::claim(buf)).flatten() {
+        Some((plan, b)) => (plan, b as *mut c_void),
+        None => (std::ptr::null_mut(), buf),
+    };
     if !active() || count <= 0 {
         // SAFETY: forwarding the arguments unchanged.
         return unsafe { f(buf, count, dt, root, comm) };
@@ -264,7 +267,7 @@ pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Hand
             // SAFETY: forwarding the arguments unchanged.
             _ => return Ok(unsafe { f(buf, count, dt, root, comm) }),
         };
-        // SAFETY: the application's arguments; plan is the one of the staged call this thread is in.
+        // SAFETY: the application's arguments; plan is the one of the staged call the ticket was issued in.
         unsafe { bcast_chunks(plan, buf, count, dt, root, comm, &t) }
     })
 }
@@ -318,7 +321,7 @@ unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Hand
         if plan.is_null() {
             return Err(Error::new(Class::Intern, "a VE buffer reached the pipelined MPI_Bcast without its staging plan"));
         }
-        // SAFETY: the plan of the staged call this thread is in (bcast_form).
+        // SAFETY: the plan of the staged call the ticket was issued in (bcast_form), alive until it returns.
         let plan = unsafe { &mut *plan };
         // SAFETY: the application's buffer and datatype; the plan stores a receiver's data after the call.
         unsafe {

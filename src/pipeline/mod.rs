@@ -56,7 +56,8 @@
 //!
 //! ## Modules
 //! [`wire`] the header, `comms` the private communicators and rank maps, `recv` the receive side,
-//! `send` the send side, `coll` the split collectives, `interpose` the stand-ins for `PMPI_*`
+//! `send` the send side, `ticket` how a send reaches the protocol from its message form, `coll` the
+//! split collectives, `interpose` the stand-ins for `PMPI_*`
 //! functions through which the shim's calls reach the protocol, `wait` waiting for its requests.
 
 use crate::errors::Result;
@@ -83,6 +84,7 @@ mod comms;
 mod interpose;
 mod recv;
 mod send;
+mod ticket;
 mod wait;
 mod wire;
 
@@ -102,6 +104,8 @@ pub enum State {
     Watch(Watch),
     /// Buffers that must live until the operation completes (a nonblocking send's header, a chunk).
     Hold(PoolBuf, u64),
+    /// A send handed to the protocol by its message form, until its interposer claims the ticket.
+    Ticket(u64),
 }
 
 impl crate::stage::Protocol for State {
@@ -120,8 +124,12 @@ impl crate::stage::Protocol for State {
 
 impl Drop for State {
     fn drop(&mut self) {
-        if let State::Hold(_, n) = self {
-            IN_FLIGHT.fetch_sub(*n, Ordering::Relaxed);
+        match self {
+            State::Hold(_, n) => {
+                IN_FLIGHT.fetch_sub(*n, Ordering::Relaxed);
+            }
+            State::Ticket(t) => ticket::withdraw(*t),
+            State::Watch(_) => {}
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::real::pmpi::direct::PMPI_Isend;
 use crate::real::pmpi::PMPI_Comm_rank;
 use super::wait::spin;
 use super::wire::{linear, Header, HEADER_LEN, MAGIC, VERSION};
-use super::{active, State, IN_FLIGHT};
+use super::{active, ticket, State, IN_FLIGHT};
 use crate::abi::{Class, Handle};
 use crate::datatype;
 use crate::dma::{self, Slot};
@@ -22,20 +22,15 @@ use crate::stage::Plan;
 use crate::stats::{count_staged_call, PIPELINED};
 use crate::tune;
 use crate::ve;
-use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The tag of the next transfer's chunks on the private communicator.
 static XTAG: AtomicU32 = AtomicU32::new(0);
 
-thread_local! {
-    /// The staging plan of the VE send this thread is in, from the message form to the interposer.
-    pub(crate) static SEND_PLAN: Cell<*mut Plan> = const { Cell::new(std::ptr::null_mut()) };
-}
-
-/// Message-form hook (`crate::msg::send`): whether this VE send is pipelined. If so, the VE buffer is
-/// returned unstaged and the interposer of the real send runs the protocol.
+/// Message-form hook (`crate::msg::send`): whether this VE send is pipelined. If so, what is returned
+/// is the buffer to give the real send function: a ticket ([`ticket`]) that makes its interposer run
+/// the protocol with this plan.
 ///
 /// # Safety
 /// The arguments are the application's; `plan` stays where it is until the real call returned.
@@ -61,8 +56,7 @@ unsafe fn send_form_slow(plan: &mut Plan, buf: *const c_void, count: i64, dt: Ha
     if !linear(&t) || (t.size as u64).saturating_mul(count as u64) < tune::threshold() {
         return None;
     }
-    SEND_PLAN.with(|c| c.set(plan as *mut Plan));
-    Some(buf)
+    Some(ticket::issue(plan, buf))
 }
 
 /// How the header goes.
@@ -72,14 +66,18 @@ pub(super) enum HeaderSend {
     Nonblocking(unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle, *mut c_void) -> c_int, *mut c_void),
 }
 
-/// A pipelined VE send (the interposer got a VE address from [`send_form`]).
+/// A pipelined VE send: the interposer got the ticket [`send_form`] returned in place of the buffer.
+///
+/// # Safety
+/// The arguments are the application's, with `ticket` in its buffer's place; the call is the one of
+/// the ticket's message form.
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn send_ve(how: HeaderSend, buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> Result<c_int> {
-    let plan = SEND_PLAN.with(|c| c.replace(std::ptr::null_mut()));
-    if plan.is_null() {
+pub(super) unsafe fn send_ve(how: HeaderSend, ticket: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> Result<c_int> {
+    let Some((plan, buf)) = ticket::claim(ticket) else {
         return Err(Error::new(Class::Intern, "a VE buffer reached the pipelined send without its staging plan"));
-    }
-    // SAFETY: the plan of the call this thread is in (send_form); it lives until that call returns.
+    };
+    // SAFETY: the plan of the call the ticket was issued in, which lives until that call returns
+    // (send_form's contract).
     let plan = unsafe { &mut *plan };
     // SAFETY: forwarded contract.
     unsafe { send_ve_inner(plan, how, buf, count, dt, dest, tag, comm) }
