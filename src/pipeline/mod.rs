@@ -33,9 +33,10 @@
 //! chunks (directly into a host buffer; through a ring of 4 chunk buffers and the copy engine into a
 //! VE buffer; into one buffer and then through MPI's own unpacking for a non-contiguous datatype) and
 //! sets the status's count to the whole message (MPI_Status_set_elements_x). Host receives reach this
-//! because the `PMPI_*` functions of the receive calls resolve to the interposers below in pipelined
-//! mode (`crate::real::Real`); VE receives through the message forms (`crate::msg`), which register a
-//! [`Watch`] with the staging plan, checked when the plan stores ([`crate::stage::Plan::store`]).
+//! because the `PMPI_*` functions of the receive calls resolve to the protocol's stand-ins
+//! (`interpose`) in pipelined mode (`crate::real::Real`); VE receives through the message forms
+//! (`crate::msg`), which register a [`Watch`] with the staging plan, checked when the plan stores
+//! ([`crate::stage::Plan::store`]).
 //! A nonblocking receive is checked by the completion call that reports it complete (Wait, Test and
 //! all their forms, MPI_Request_get_status, freed requests), which then receives the chunks before
 //! returning: the sender is already sending them.
@@ -55,10 +56,10 @@
 //! - peers outside MPI_COMM_WORLD (MPI_Comm_spawn) get unpipelined messages.
 //!
 //! ## Modules
-//! [`wire`] the header, `comms` the private communicators and rank maps, `recv` the receive side,
-//! `send` the send side, `ticket` how a send reaches the protocol from its message form, `coll` the
-//! split collectives, `interpose` the stand-ins for `PMPI_*`
-//! functions through which the shim's calls reach the protocol, `wait` waiting for its requests.
+//! `wire` the header; `comms` the private communicators and rank maps; `recv` the receive side;
+//! `send` the send side; `ticket` how a VE send gets from its message form to the protocol; `coll`
+//! the split collectives; `interpose` the stand-ins for `PMPI_*` functions through which the shim's
+//! calls reach the protocol; `wait` waiting for the protocol's own requests.
 
 use crate::errors::Result;
 use crate::pool::PoolBuf;
