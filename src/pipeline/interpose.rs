@@ -3,7 +3,8 @@
 //! In pipelined mode the resolver ([`crate::real::Real`]) hands the shim's own calls of the send and
 //! receive functions (and of MPI_Allreduce and MPI_Bcast) to the functions below, installed from an
 //! `.init_array` constructor before any function is resolved. A send interposer that gets a VE
-//! address runs the pipelined send; a receive interposer watches a host receive large enough for a
+//! address (the ticket of a send its message form handed to the protocol: `ticket`) runs the
+//! pipelined send; a receive interposer watches a host receive large enough for a
 //! pipelined message. Everything else is forwarded unchanged to the library's own function.
 
 use super::comms::active;
@@ -89,7 +90,7 @@ macro_rules! send_interposer {
                 return unsafe { f(buf, count, dt, dest, tag, comm) };
             }
             crate::ffi::boundary(Obj::Comm(comm), $func, || {
-                // SAFETY: the VE buffer comes from send_form, within the staged call.
+                // SAFETY: the buffer is a ticket from send_form, within the staged call it was issued in.
                 unsafe { send_ve(HeaderSend::Blocking(f), buf, count, dt, dest, tag, comm) }
             })
         }
@@ -105,7 +106,7 @@ macro_rules! isend_interposer {
                 return unsafe { f(buf, count, dt, dest, tag, comm, req) };
             }
             crate::ffi::boundary(Obj::Comm(comm), $func, || {
-                // SAFETY: the VE buffer comes from send_form, within the staged call.
+                // SAFETY: the buffer is a ticket from send_form, within the staged call it was issued in.
                 unsafe { send_ve(HeaderSend::Nonblocking(f, req), buf, count, dt, dest, tag, comm) }
             })
         }

@@ -1,7 +1,7 @@
 //! The send side: a large VE send as a header and chunks.
 //!
-//! The message form ([`send_form`]) decides whether a VE send is pipelined; the interposer of the
-//! real send function then runs [`send_ve`]: the header goes with the application's envelope and
+//! The message form ([`send_form`]) decides whether a VE send is pipelined and returns a ticket in
+//! place of its buffer; the interposer of the real send function, given the ticket, runs [`send_ve`]: the header goes with the application's envelope and
 //! mode (its request is the application's), the data follows in chunks on the private communicator,
 //! each copied from VE memory while the one before is on its way, and each left to the request table
 //! as a freed request that keeps its buffer until it is received.
