@@ -27,6 +27,7 @@ pub struct RealMpi {
 
 // SAFETY: the library handle is only used for dlsym, which is thread-safe.
 unsafe impl Sync for RealMpi {}
+// SAFETY: as above; the handle is not tied to the thread that opened it.
 unsafe impl Send for RealMpi {}
 
 static REAL: OnceCell<Result<RealMpi, String>> = OnceCell::new();
@@ -203,6 +204,9 @@ pub enum Scope {
     Global,
     /// The next definition after libmpive of a name libmpive itself exports (`mpi_wait_f08_`).
     Next,
+    /// The real MPI library's own function, never an upper layer's stand-in ([`set_interposer`]): what
+    /// the stand-ins themselves forward to, and the calls they make on their own behalf.
+    Lib,
 }
 
 /// Marks a symbol known to be absent, so that a missing function costs one load, not a dlsym.
@@ -261,6 +265,7 @@ impl Real {
             Scope::Mpi => interposer(self.name).or_else(|| m.sym(self.name)),
             Scope::Global => dl(libc::RTLD_DEFAULT, self.name).or_else(|| m.sym(self.name)),
             Scope::Next => dl(libc::RTLD_NEXT, self.name),
+            Scope::Lib => m.sym(self.name),
         };
         match p {
             Some(p) => self.ptr.store(p, Ordering::Relaxed),
@@ -330,14 +335,20 @@ pub fn missing(name: &str) -> c_int {
 }
 
 /// Declares wrappers for `PMPI_*` functions that the shim calls itself (datatype queries, error
-/// handlers...). Each resolves lazily like an intercepted function.
+/// handlers...). Each resolves lazily like an intercepted function, in [`Scope::Mpi`] or in the scope
+/// given first (`scope Lib;`).
 macro_rules! pmpi {
     ($( fn $name:ident ( $($p:ident : $t:ty),* $(,)? ) -> c_int; )*) => {
+        pmpi! { scope Mpi; $( fn $name($($p: $t),*) -> c_int; )* }
+    };
+    (scope $scope:ident; $( fn $name:ident ( $($p:ident : $t:ty),* $(,)? ) -> c_int; )*) => {
         $(
             #[allow(non_snake_case, clippy::too_many_arguments)]
             #[inline]
+            /// # Safety
+            /// The arguments are valid for the MPI function of this name.
             pub unsafe fn $name($($p: $t),*) -> std::ffi::c_int {
-                static R: $crate::real::Real = $crate::real::Real::new(stringify!($name));
+                static R: $crate::real::Real = $crate::real::Real::in_scope(stringify!($name), $crate::real::Scope::$scope);
                 match R.get() {
                     // SAFETY: the symbol is the real library's function of this signature.
                     Some(f) => unsafe {
@@ -358,6 +369,8 @@ macro_rules! pmpi_conv {
         $(
             #[allow(non_snake_case)]
             #[inline]
+            /// # Safety
+            /// The arguments are valid for the MPI function of this name.
             pub unsafe fn $name($($p: $t),*) -> $ret {
                 static R: $crate::real::Real = $crate::real::Real::new(stringify!($name));
                 match R.get() {
@@ -423,6 +436,33 @@ pub mod pmpi {
         fn PMPI_Dist_graph_neighbors(comm: Handle, maxin: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxout: c_int,
                                      destinations: *mut c_int, destweights: *mut c_int) -> c_int;
         fn PMPI_Pack_size(incount: c_int, dt: Handle, comm: Handle, size: *mut c_int) -> c_int;
+        // The pipelined protocol's private communicators, rank maps, statuses and split collectives.
+        fn PMPI_Comm_dup(comm: Handle, newcomm: *mut c_void) -> c_int;
+        fn PMPI_Comm_free(comm: *mut c_void) -> c_int;
+        fn PMPI_Comm_group(comm: Handle, group: *mut c_void) -> c_int;
+        fn PMPI_Comm_remote_group(comm: Handle, group: *mut c_void) -> c_int;
+        fn PMPI_Comm_create_keyval(copy: *const c_void, delete: *const c_void, keyval: *mut c_int, extra: *mut c_void) -> c_int;
+        fn PMPI_Comm_free_keyval(keyval: *mut c_int) -> c_int;
+        fn PMPI_Comm_set_attr(comm: Handle, keyval: c_int, val: *mut c_void) -> c_int;
+        fn PMPI_Comm_get_attr(comm: Handle, keyval: c_int, val: *mut c_void, flag: *mut c_int) -> c_int;
+        fn PMPI_Status_set_elements_x(status: *mut c_void, dt: Handle, count: Count) -> c_int;
+        fn PMPI_Iallreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle, req: *mut c_void) -> c_int;
+        fn PMPI_Ibcast(buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle, req: *mut c_void) -> c_int;
+    }
+
+    /// Functions an upper layer stands in for ([`super::set_interposer`]), reached past the stand-in:
+    /// the library's own, for the stand-ins' calls on their own behalf.
+    pub mod direct {
+        use crate::abi::Handle;
+        use std::ffi::{c_int, c_void};
+
+        pmpi! {
+            scope Lib;
+            fn PMPI_Isend(buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int;
+            fn PMPI_Irecv(buf: *mut c_void, count: c_int, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int;
+            fn PMPI_Sendrecv(sbuf: *const c_void, scount: c_int, stype: Handle, dest: c_int, stag: c_int, rbuf: *mut c_void,
+                             rcount: c_int, rtype: Handle, src: c_int, rtag: c_int, comm: Handle, status: *mut c_void) -> c_int;
+        }
     }
 
     // Fortran handles (MPI_Fint) to C handles and back.

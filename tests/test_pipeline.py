@@ -1,4 +1,4 @@
-"""Issue 8: the pipelined protocol for large VE messages (MPIVE_PIPELINE=1): every placement, send
+"""The pipelined protocol for large VE messages (MPIVE_PIPELINE=1): every placement, send
 mode, wildcard, completion form, Sendrecv, matched receives, non-contiguous receive datatypes,
 truncation, exchanges that must not deadlock, and threads, under Open MPI and MPICH. The same program
 also passes with the protocol off. The tests parametrized with `matrix` also run on the other MPIs of

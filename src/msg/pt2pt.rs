@@ -7,7 +7,7 @@ use crate::pipeline;
 use crate::stage::{Plan, Use};
 
 // Receives register with the pipelined protocol (`pipeline::watch`, MPIVE_PIPELINE=1 only), and a
-// large VE send may be handed to it unstaged (`pipeline::send_form`): see src/pipeline.rs.
+// large VE send may be handed to it unstaged (`pipeline::send_form`): see the `pipeline` module.
 
 /// A send buffer.
 pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) -> Result<(CBuf,)> {

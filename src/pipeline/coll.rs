@@ -16,7 +16,11 @@
 //! runs the chunks as nonblocking collectives (a blocking collective does not match a nonblocking
 //! one), waited for by polling, so that the copy threads get the CPU meanwhile.
 
-use super::{active, hp, linear, self_copy, spin, wait_one, Direct, PMPI_Iallreduce, PMPI_Ibcast, SEND_PLAN};
+use super::comms::{active, hp, self_copy};
+use crate::real::pmpi::{PMPI_Comm_rank, PMPI_Comm_test_inter, PMPI_Iallreduce, PMPI_Ibcast};
+use super::ticket;
+use super::wait::{spin, wait_one};
+use super::wire::linear;
 use crate::abi::{Class, Handle};
 use crate::datatype::{self, TypeInfo};
 use crate::dma::{self, Slot};
@@ -43,7 +47,7 @@ unsafe fn split_bcast(total: u64, comm: Handle) -> bool {
     }
     let mut inter: c_int = 0;
     // SAFETY: an out-pointer to a local; comm is the application's communicator.
-    unsafe { crate::real::pmpi::PMPI_Comm_test_inter(comm, &mut inter) == 0 && inter == 0 }
+    unsafe { PMPI_Comm_test_inter(comm, &mut inter) == 0 && inter == 0 }
 }
 
 /// Message-form hook (`crate::msg::allreduce`): a blocking Allreduce that is split keeps its VE
@@ -61,8 +65,9 @@ pub unsafe fn allreduce_form(plan: &Plan, sbuf: *const c_void, rbuf: *mut c_void
     split_allreduce(count, &t).then_some((sbuf, rbuf))
 }
 
-/// Message-form hook (`crate::msg::bcast`): as [`allreduce_form`]; the plan stays available to the
-/// interposer for a datatype that is not contiguous.
+/// Message-form hook (`crate::msg::bcast`): as [`allreduce_form`], but the buffer returned is a
+/// ticket ([`ticket`]) through which the interposer gets the plan (for a datatype that is not
+/// contiguous) and the VE buffer.
 ///
 /// # Safety
 /// The arguments are the application's; `plan` stays where it is until the real call returned.
@@ -77,8 +82,7 @@ pub unsafe fn bcast_form(plan: &mut Plan, buf: *mut c_void, count: i64, dt: Hand
     if !unsafe { split_bcast((t.size as u64).saturating_mul(count as u64), comm) } {
         return None;
     }
-    SEND_PLAN.with(|c| c.set(plan as *mut Plan));
-    Some(buf)
+    Some(ticket::issue(plan, buf))
 }
 
 /// Runs `n` chunks through a ring of host buffers: `load(k)` is the VE address chunk k is loaded
@@ -170,24 +174,21 @@ type AllreduceFn = unsafe extern "C" fn(*const c_void, *mut c_void, c_int, Handl
 type BcastFn = unsafe extern "C" fn(*mut c_void, c_int, Handle, c_int, Handle) -> c_int;
 
 pub(super) unsafe extern "C" fn i_allreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Allreduce");
-    // SAFETY: the real function has this signature.
-    let f = unsafe { std::mem::transmute::<*mut c_void, AllreduceFn>(REAL.get()) };
+    let f = lib_fn!("PMPI_Allreduce", AllreduceFn);
     if !active() {
         // SAFETY: forwarding the arguments unchanged.
         return unsafe { f(sbuf, rbuf, count, dt, op, comm) };
     }
-    // SAFETY: the application's datatype.
-    let t = match unsafe { datatype::info(dt) } {
-        Ok(t) if split_allreduce(count as i64, &t) => t,
-        // SAFETY: forwarding the arguments unchanged.
-        _ => return unsafe { f(sbuf, rbuf, count, dt, op, comm) },
-    };
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    crate::ffi::boundary(Obj::Comm(comm), "MPI_Allreduce", || {
+        // SAFETY: the application's datatype.
+        let t = match unsafe { datatype::info(dt) } {
+            Ok(t) if split_allreduce(count as i64, &t) => t,
+            // SAFETY: forwarding the arguments unchanged.
+            _ => return Ok(unsafe { f(sbuf, rbuf, count, dt, op, comm) }),
+        };
         // SAFETY: the application's arguments.
         unsafe { allreduce_chunks(sbuf, rbuf, count, dt, op, comm, &t) }
-    }));
-    crate::errors::finish(Obj::Comm(comm), "MPI_Allreduce", r)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -248,26 +249,27 @@ unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int,
 }
 
 pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle) -> c_int {
-    static REAL: Direct = Direct::new("PMPI_Bcast");
-    // SAFETY: the real function has this signature.
-    let f = unsafe { std::mem::transmute::<*mut c_void, BcastFn>(REAL.get()) };
-    // a VE buffer comes with its plan from bcast_form
-    let plan = if ve::is_ve(buf) { SEND_PLAN.with(|c| c.replace(std::ptr::null_mut())) } else { std::ptr::null_mut() };
+    let f = lib_fn!("PMPI_Bcast", BcastFn);
+    // a VE buffer comes as the ticket bcast_form issued, which names its plan
+    let (plan, buf) = match ve::is_ve(buf).then(|| ticket::claim(buf)).flatten() {
+        Some((plan, b)) => (plan, b as *mut c_void),
+        None => (std::ptr::null_mut(), buf),
+    };
     if !active() || count <= 0 {
         // SAFETY: forwarding the arguments unchanged.
         return unsafe { f(buf, count, dt, root, comm) };
     }
-    // SAFETY: the application's datatype and communicator.
-    let t = match unsafe { datatype::info(dt) } {
-        Ok(t) if unsafe { split_bcast((t.size as u64).saturating_mul(count as u64), comm) } => t,
-        // SAFETY: forwarding the arguments unchanged.
-        _ => return unsafe { f(buf, count, dt, root, comm) },
-    };
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the application's arguments; plan is the one of the staged call this thread is in.
+    crate::ffi::boundary(Obj::Comm(comm), "MPI_Bcast", || {
+        // SAFETY: the application's datatype and communicator.
+        let t = match unsafe { datatype::info(dt) } {
+            // SAFETY: the application's communicator.
+            Ok(t) if unsafe { split_bcast((t.size as u64).saturating_mul(count as u64), comm) } => t,
+            // SAFETY: forwarding the arguments unchanged.
+            _ => return Ok(unsafe { f(buf, count, dt, root, comm) }),
+        };
+        // SAFETY: the application's arguments; plan is the one of the staged call the ticket was issued in.
         unsafe { bcast_chunks(plan, buf, count, dt, root, comm, &t) }
-    }));
-    crate::errors::finish(Obj::Comm(comm), "MPI_Bcast", r)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -280,7 +282,7 @@ unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Hand
     let len_of = |k: usize| chunk.min(total - k * chunk);
     let mut me: c_int = -1;
     // SAFETY: an out-pointer to a local.
-    unsafe { crate::real::pmpi::PMPI_Comm_rank(comm, &mut me) };
+    unsafe { PMPI_Comm_rank(comm, &mut me) };
     let is_root = me == root;
     let chunks_at = |p: *mut u8| -> c_int {
         let mut rc = 0;
@@ -319,7 +321,7 @@ unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Hand
         if plan.is_null() {
             return Err(Error::new(Class::Intern, "a VE buffer reached the pipelined MPI_Bcast without its staging plan"));
         }
-        // SAFETY: the plan of the staged call this thread is in (bcast_form).
+        // SAFETY: the plan of the staged call the ticket was issued in (bcast_form), alive until it returns.
         let plan = unsafe { &mut *plan };
         // SAFETY: the application's buffer and datatype; the plan stores a receiver's data after the call.
         unsafe {

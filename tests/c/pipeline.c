@@ -1,5 +1,5 @@
 /*
- * The pipelined protocol for large VE messages (MPIVE_PIPELINE=1, src/pipeline.rs): every sender and
+ * The pipelined protocol for large VE messages (MPIVE_PIPELINE=1, the pipeline module): every sender and
  * receiver placement, send modes, wildcards, message order, nonblocking and persistent receives
  * completed in every form, Sendrecv, matched receives, non-contiguous receive datatypes, truncation,
  * exchange patterns that must not deadlock, and threads (MPI_THREAD_MULTIPLE).
