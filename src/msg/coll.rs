@@ -45,6 +45,11 @@ pub(super) fn group(ci: &CommInfo) -> c_int {
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, root: c_int, comm: Handle) -> Result<(Buf,)> {
     // MPIVE_PIPELINE=1: a large blocking Bcast goes in chunks (src/pipeline/coll.rs).
     // SAFETY: forwarded contract.
@@ -63,6 +68,11 @@ pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, 
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gather<C: CountT>(
     plan: &mut Plan,
@@ -93,6 +103,11 @@ pub unsafe fn gather<C: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn gatherv<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -124,6 +139,11 @@ pub unsafe fn gatherv<C: CountT, D: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn scatter<C: CountT>(
     plan: &mut Plan,
@@ -151,6 +171,11 @@ pub unsafe fn scatter<C: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn scatterv<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -206,6 +231,11 @@ unsafe fn all_to<C: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn allgather<C: CountT>(
     plan: &mut Plan,
@@ -221,6 +251,11 @@ pub unsafe fn allgather<C: CountT>(
     unsafe { all_to(plan, sbuf, scount, stype, rbuf, rcount, rtype, comm, false) }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn alltoall<C: CountT>(
     plan: &mut Plan,
@@ -236,6 +271,11 @@ pub unsafe fn alltoall<C: CountT>(
     unsafe { all_to(plan, sbuf, scount, stype, rbuf, rcount, rtype, comm, true) }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn allgatherv<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -259,6 +299,11 @@ pub unsafe fn allgatherv<C: CountT, D: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn alltoallv<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -284,6 +329,11 @@ pub unsafe fn alltoallv<C: CountT, D: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn alltoallw<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -309,6 +359,11 @@ pub unsafe fn alltoallw<C: CountT, D: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn reduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle, root: c_int, comm: Handle) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
@@ -326,6 +381,10 @@ pub unsafe fn reduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C
 }
 
 /// Allreduce and Scan: `count` elements in, `count` out, or in place.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn allreduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle) -> Result<(CBuf, Buf)> {
     let n = count.get();
     // MPIVE_PIPELINE=1: a large blocking Allreduce goes in chunks (src/pipeline/coll.rs).
@@ -343,6 +402,10 @@ pub unsafe fn allreduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count
 }
 
 /// Exscan: as Allreduce, but rank 0's receive buffer is undefined afterwards, so it is left as it was.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn exscan<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle, comm: Handle) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -360,6 +423,10 @@ pub unsafe fn exscan<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C
 }
 
 /// Reduce_scatter: `sum(rcounts)` elements in, `rcounts[rank]` out.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn reduce_scatter<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, rcounts: *const C, dt: Handle, comm: Handle) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -374,6 +441,10 @@ pub unsafe fn reduce_scatter<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, 
 }
 
 /// Reduce_scatter_block: `rcount * size` elements in, `rcount` out.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn reduce_scatter_block<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, rcount: C, dt: Handle, comm: Handle) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -418,6 +489,11 @@ pub mod shape {
         Ok(s)
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn gatherv<C: CountT, D: CountT>(
         _sbuf: CBuf,
@@ -434,6 +510,11 @@ pub mod shape {
         unsafe { v_at_root(rcounts, displs, root, comm) }
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn scatterv<C: CountT, D: CountT>(
         _sbuf: CBuf,
@@ -450,6 +531,11 @@ pub mod shape {
         unsafe { v_at_root(scounts, displs, root, comm) }
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn allgatherv<C: CountT, D: CountT>(
         _sbuf: CBuf,
@@ -469,6 +555,11 @@ pub mod shape {
         Ok(s)
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn alltoallv<C: CountT, D: CountT>(
         sbuf: CBuf,
@@ -493,6 +584,11 @@ pub mod shape {
         Ok(s)
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn alltoallw<C: CountT, D: CountT>(
         sbuf: CBuf,
@@ -520,6 +616,10 @@ pub mod shape {
     }
 
     /// Reduce_scatter: one count per process of the local group.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     pub unsafe fn reduce_scatter<C: CountT>(_sbuf: CBuf, _rbuf: Buf, rcounts: *const C, _dt: Handle, comm: Handle) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let ci = unsafe { comm_info(comm) }?;

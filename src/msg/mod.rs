@@ -64,6 +64,10 @@ pub unsafe fn comm_info(comm: Handle) -> Result<CommInfo> {
 
 /// The blocks of a v variant, one per process (or neighbor), in order: block `i` is `counts[i]`
 /// elements of `dt` at `displs[i] * extent(dt)` bytes, or None when `counts[i]` is 0.
+///
+/// # Safety
+/// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
+/// valid handles of the running MPI.
 pub unsafe fn blocks_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Option<Seg>>> {
     if n > 0 && (counts.is_null() || displs.is_null()) {
         return Err(Error::new(Class::Arg, "NULL counts or displacements array"));
@@ -88,6 +92,10 @@ pub unsafe fn blocks_v<C: CountT, D: CountT>(counts: *const C, displs: *const D,
 }
 
 /// The blocks of a w variant, in order: `counts[i]` elements of `types[i]` at `displs[i]` bytes.
+///
+/// # Safety
+/// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
+/// valid handles of the running MPI.
 pub unsafe fn blocks_w<C: CountT, D: CountT>(counts: *const C, displs: *const D, types: *const c_void, n: c_int) -> Result<Vec<Option<Seg>>> {
     if n > 0 && (counts.is_null() || displs.is_null() || types.is_null()) {
         return Err(Error::new(Class::Arg, "NULL counts, displacements or datatypes array"));
@@ -103,18 +111,30 @@ pub unsafe fn blocks_w<C: CountT, D: CountT>(counts: *const C, displs: *const D,
 }
 
 /// The non-empty segments of a v variant.
+///
+/// # Safety
+/// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
+/// valid handles of the running MPI.
 pub unsafe fn segs_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Seg>> {
     // SAFETY: forwarded contract.
     Ok(unsafe { blocks_v(counts, displs, n, dt) }?.into_iter().flatten().collect())
 }
 
 /// The non-empty segments of a w variant.
+///
+/// # Safety
+/// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
+/// valid handles of the running MPI.
 pub unsafe fn segs_w<C: CountT, D: CountT>(counts: *const C, displs: *const D, types: *const c_void, n: c_int) -> Result<Vec<Seg>> {
     // SAFETY: forwarded contract.
     Ok(unsafe { blocks_w(counts, displs, types, n) }?.into_iter().flatten().collect())
 }
 
 /// `count` elements of `dt`, `blocks` times back to back (Gather's and Alltoall's receive buffers).
+///
+/// # Safety
+/// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
+/// valid handles of the running MPI.
 pub unsafe fn blocks(count: i64, dt: Handle, blocks: c_int) -> Result<[Seg; 1]> {
     Ok([Seg::new(count * blocks.max(0) as i64, dt)])
 }

@@ -39,6 +39,10 @@ unsafe fn packed_part<P: CountT>(size: i64, position: *const P, count: i64, dt: 
 }
 
 /// MPI_Pack.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn pack<C: CountT, P: CountT>(
     plan: &mut Plan,
@@ -64,6 +68,10 @@ pub unsafe fn pack<C: CountT, P: CountT>(
 }
 
 /// MPI_Unpack.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn unpack<C: CountT, P: CountT>(
     plan: &mut Plan,

@@ -10,6 +10,10 @@ use crate::stage::{Plan, Use};
 // large VE send may be handed to it unstaged (`pipeline::send_form`): see the `pipeline` module.
 
 /// A send buffer.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) -> Result<(CBuf,)> {
     // SAFETY: forwarded contract.
     if let Some(b) = unsafe { pipeline::send_form(plan, buf, count.get(), dt) } {
@@ -20,6 +24,10 @@ pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) 
 }
 
 /// A receive buffer of a blocking receive, and the status that says how much arrived.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn recv<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, status: Buf) -> Result<(Buf, Buf)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?;
@@ -29,6 +37,10 @@ pub unsafe fn recv<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, s
 }
 
 /// A receive buffer completed later (nonblocking and persistent receives).
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn recv_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?;
@@ -38,6 +50,10 @@ pub unsafe fn recv_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Han
 }
 
 /// MPI_Sendrecv.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sendrecv<C: CountT>(
     plan: &mut Plan,
@@ -59,6 +75,10 @@ pub unsafe fn sendrecv<C: CountT>(
 }
 
 /// MPI_Sendrecv_replace: the buffer is sent, then overwritten by what arrives.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn sendrecv_replace<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, status: Buf) -> Result<(Buf, Buf)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?;
@@ -67,6 +87,10 @@ pub unsafe fn sendrecv_replace<C: CountT>(plan: &mut Plan, buf: Buf, count: C, d
 }
 
 /// Nonblocking MPI_Isendrecv_replace: as above, completed later.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn sendrecv_replace_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?;
@@ -78,6 +102,10 @@ pub unsafe fn sendrecv_replace_later<C: CountT>(plan: &mut Plan, buf: Buf, count
 /// Nonblocking MPI_Isendrecv. The receive buffer is loaded before and stored whole after, so bytes
 /// beyond a short message come back unchanged without reading the status: MPICH 4.0's Isendrecv
 /// completes with a status that says nothing arrived (count 0).
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn sendrecv_later<C: CountT>(
     plan: &mut Plan,

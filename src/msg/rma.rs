@@ -12,12 +12,20 @@ use crate::real::abi;
 use crate::stage::{Plan, Use};
 
 /// The origin buffer of a put or an accumulate: loaded when the operation is issued.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn rma_origin<C: CountT>(plan: &mut Plan, origin_addr: CBuf, count: C, dt: Handle) -> Result<(CBuf,)> {
     // SAFETY: forwarded contract.
     Ok((unsafe { plan.arg(origin_addr, count.get(), dt, Use::In) }? as CBuf,))
 }
 
 /// The origin buffer of a get, which MPI writes: stored when the operation completes.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn rma_result<C: CountT>(plan: &mut Plan, origin_addr: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
     Ok((unsafe { plan.arg(origin_addr, count.get(), dt, Use::Out) }?,))
@@ -31,6 +39,10 @@ fn reads_origin(op: Handle) -> bool {
 
 /// MPI_Get_accumulate and MPI_Rget_accumulate: origin loaded (unless the op is MPI_NO_OP), result
 /// stored at completion.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn get_accumulate<C: CountT>(
     plan: &mut Plan,
@@ -50,6 +62,10 @@ pub unsafe fn get_accumulate<C: CountT>(
 }
 
 /// MPI_Fetch_and_op: one element of `dt` in, one out.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn fetch_and_op(plan: &mut Plan, origin_addr: CBuf, result_addr: Buf, dt: Handle, op: Handle) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -59,6 +75,10 @@ pub unsafe fn fetch_and_op(plan: &mut Plan, origin_addr: CBuf, result_addr: Buf,
 }
 
 /// MPI_Compare_and_swap: origin and compare elements in, the result element out.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 pub unsafe fn compare_and_swap(plan: &mut Plan, origin_addr: CBuf, compare_addr: CBuf, result_addr: Buf, dt: Handle) -> Result<(CBuf, CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {

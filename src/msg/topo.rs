@@ -102,6 +102,10 @@ unsafe fn even_blocks(count: i64, dt: Handle, n: c_int) -> Result<Vec<Option<Seg
 }
 
 /// MPI_Neighbor_allgather: one block out (to every out-neighbor), one block in per in-neighbor.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn neighbor_allgather<C: CountT>(
     plan: &mut Plan,
@@ -122,6 +126,11 @@ pub unsafe fn neighbor_allgather<C: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -144,6 +153,10 @@ pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
 }
 
 /// MPI_Neighbor_alltoall: one block out per out-neighbor, one block in per in-neighbor.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn neighbor_alltoall<C: CountT>(
     plan: &mut Plan,
@@ -164,6 +177,11 @@ pub unsafe fn neighbor_alltoall<C: CountT>(
     }
 }
 
+/// Stages the buffers of its MPI call.
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -188,6 +206,10 @@ pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
 }
 
 /// MPI_Neighbor_alltoallw: byte displacements (`MPI_Aint` even in the `int` version).
+///
+/// # Safety
+/// The arguments are the ones the application passed to the MPI call this form stages (buffers,
+/// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
     plan: &mut Plan,
@@ -221,6 +243,11 @@ pub mod shape {
     use crate::msg::{Buf, CBuf, CountT};
     use std::ffi::c_void;
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
         _sbuf: CBuf, _scount: C, _stype: Handle, _rbuf: Buf, rcounts: *const C, displs: *const D, _rtype: Handle, comm: Handle,
@@ -233,6 +260,11 @@ pub mod shape {
         Ok(s)
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
         _sbuf: CBuf, scounts: *const C, sdispls: *const D, _stype: Handle, _rbuf: Buf, rcounts: *const C, rdispls: *const D,
@@ -248,6 +280,11 @@ pub mod shape {
         Ok(s)
     }
 
+    /// The shape of the count and displacement arrays its MPI call reads.
+    ///
+    /// # Safety
+    /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
+    /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
         _sbuf: CBuf, scounts: *const C, sdispls: *const D, stypes: *const c_void, _rbuf: Buf, rcounts: *const C,
