@@ -185,17 +185,19 @@ pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_un
 /// MPI_WIN_SEPARATE.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Win_get_attr(win: Handle, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    let Some(real) = crate::real_fn!(MPI_Win_get_attr(Win, Int, Buf, IntOut)) else {
-        return crate::real::missing("MPI_Win_get_attr");
-    };
-    if rma::any() && !crate::stage::reentered() {
-        // SAFETY: the application's out-arguments.
-        if let Some(rc) = unsafe { rma::get_attr(win, win_keyval, attribute_val, flag) } {
-            return rc;
+    crate::ffi::boundary(crate::errors::Obj::Win(win), "MPI_Win_get_attr", || {
+        let Some(real) = crate::real_fn!(MPI_Win_get_attr(Win, Int, Buf, IntOut)) else {
+            return Ok(crate::real::missing("MPI_Win_get_attr"));
+        };
+        if rma::any() && !crate::stage::reentered() {
+            // SAFETY: the application's out-arguments.
+            if let Some(rc) = unsafe { rma::get_attr(win, win_keyval, attribute_val, flag) } {
+                return Ok(rc);
+            }
         }
-    }
-    // SAFETY: forwarding the application's arguments unchanged.
-    unsafe { real(win, win_keyval, attribute_val, flag) }
+        // SAFETY: forwarding the application's arguments unchanged.
+        Ok(unsafe { real(win, win_keyval, attribute_val, flag) })
+    })
 }
 
 /// §12.2.5 Window destruction: completes what is staged and drops the shadow.
