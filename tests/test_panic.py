@@ -48,6 +48,8 @@ KINDS = {
     "refused": ("MPI_Bsend", {}),                  # MPI_Bsend from VE memory (refused by libmpive)
     "file": ("MPI_File_write_all_begin", {}),      # split collective write from VE memory
     "rma": ("MPI_Put", {}),                        # MPI_Put from VE memory between fences
+    "rma-sync": ("MPI_Win_fence", {}),             # MPI_Win_fence of a window in VE memory, every rank
+    "win-attr": ("MPI_Win_get_attr", {}),          # MPI_WIN_BASE of a window in VE memory
     "error-string": ("MPI_Error_string", {}),      # the error string of a predefined code
     "capi": ("mpive_hmemcpy", {}),                 # libmpive's own API: returns -1
     # a host MPI_Recv of 1 MiB in pipelined mode: the host fast path jumps to the protocol's interposer

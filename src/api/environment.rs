@@ -9,6 +9,10 @@ use crate::ffi;
 use std::ffi::{c_char, c_int};
 
 /// §9.4 Error codes and classes.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Error_class(errorcode: c_int, errorclass: *mut c_int) -> c_int {
     ffi::boundary(Obj::World, "MPI_Error_class", || {
@@ -28,6 +32,10 @@ pub unsafe extern "C" fn MPI_Error_class(errorcode: c_int, errorclass: *mut c_in
 }
 
 /// §9.4 Error codes and classes.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Error_string(errorcode: c_int, string: *mut c_char, resultlen: *mut c_int) -> c_int {
     ffi::boundary(Obj::World, "MPI_Error_string", || {

@@ -38,6 +38,10 @@ intercept! {
 
 /// §11.2.1 Initialization. With MPIVE_PIPELINE=1 the pipelined protocol makes its private
 /// communicators here, where every rank is ([`crate::pipeline`]); otherwise this is a forward.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Init(argc: *mut c_int, argv: *mut *mut *mut c_char) -> c_int {
     ffi::boundary(Obj::World, "MPI_Init", || {
@@ -52,6 +56,10 @@ pub unsafe extern "C" fn MPI_Init(argc: *mut c_int, argv: *mut *mut *mut c_char)
 }
 
 /// §11.2.1 Initialization, with a thread level: as MPI_Init.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Init_thread(argc: *mut c_int, argv: *mut *mut *mut c_char, required: c_int, provided: *mut c_int) -> c_int {
     ffi::boundary(Obj::World, "MPI_Init_thread", || {
@@ -72,6 +80,10 @@ pub unsafe extern "C" fn MPI_Init_thread(argc: *mut c_int, argv: *mut *mut *mut 
 ///
 /// A failure in finishing that work is reported and MPI is finalized all the same; once it is, no
 /// error handler is left, so a failure in emptying the pool is only reported on stderr.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Finalize() -> c_int {
     let rc = ffi::boundary(Obj::World, "MPI_Finalize", || {

@@ -152,6 +152,28 @@ static void kind_rma(void) {
     vt_free(base);
 }
 
+/* A window in VE memory (a host shadow): MPI_Win_get_attr (kind win-attr, rank 0) or MPI_Win_fence
+ * (kind rma-sync, every rank) fails through the window's handler; the window is freed all the same. */
+static void kind_window(const char *kind) {
+    void *ve = vt_make('v', N * sizeof(int), 2);
+    MPI_Win win;
+    MPI_Errhandler eh;
+    VT_ASSERT(MPI_Win_create(ve, N * sizeof(int), sizeof(int), MPI_INFO_NULL, MPI_COMM_WORLD, &win) == MPI_SUCCESS,
+              "MPI_Win_create on VE memory failed");
+    MPI_Win_create_errhandler(on_win_error, &eh);
+    MPI_Win_set_errhandler(win, eh);
+    if (!strcmp(kind, "rma-sync")) {
+        expect_fault(MPI_Win_fence(0, win));
+    } else if (vt_rank == 0) {
+        void *base = NULL;
+        int flag = 0;
+        expect_fault(MPI_Win_get_attr(win, MPI_WIN_BASE, &base, &flag));
+    }
+    VT_ASSERT(MPI_Win_free(&win) == MPI_SUCCESS, "MPI_Win_free after the fault failed");
+    MPI_Errhandler_free(&eh);
+    vt_free(ve);
+}
+
 /* MPI_Error_string itself fails: its error is raised through MPI_COMM_WORLD's handler, and the string
  * of that error is read from the MPI library (PMPI_Error_string), since MPI_Error_string still fails. */
 static void kind_error_string(void) {
@@ -234,6 +256,7 @@ int main(int argc, char **argv) {
     if (!strcmp(kind, "completion")) kind_completion();
     else if (!strcmp(kind, "file")) kind_file(argc > 3 ? argv[3] : ".");
     else if (!strcmp(kind, "rma")) kind_rma();
+    else if (!strcmp(kind, "rma-sync") || !strcmp(kind, "win-attr")) kind_window(kind);
     else if (!strcmp(kind, "error-string")) kind_error_string();
     else if (!strcmp(kind, "capi")) kind_capi();
     else if (!strcmp(kind, "pipeline")) kind_pipeline();
