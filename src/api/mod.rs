@@ -207,12 +207,15 @@ macro_rules! real_fn {
 /// function from [`large_call!`]). Both run `$body` inside [`crate::ffi::boundary`] with `$call`
 /// bound to `|dry, args...| -> Result<c_int>`, the real function (`dry` only checks that the
 /// arguments convert), and `$func` to the function's name; with host buffers only, or a call
-/// re-entered from inside the MPI library, `$call` is made at once instead.
+/// re-entered from inside the MPI library, the real function is called at once instead (in the
+/// `large` flavour inside the boundary, since converting the counts can fail).
 ///
 /// The `int` flavour's host path stays outside: it loads the cached `PMPI_X`, checks the `ve` buffers
 /// and jumps to the real function (no stack frame, no thread-local access, no call). Everything else
 /// (first resolution of `PMPI_X`, a missing function, re-entered calls, VE buffers) goes to an
-/// out-of-line `#[cold]` function. Entries without buffers (`ve()`) resolve nothing.
+/// out-of-line `#[cold]` function, which forwards host buffers and re-entered calls before the
+/// boundary too (a resolution and a call, as the host path). Entries without buffers (`ve()`)
+/// resolve nothing.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! entry {
@@ -234,10 +237,15 @@ macro_rules! entry {
             #[allow(clippy::too_many_arguments)]
             fn slow($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
                 const FUNC: &str = stringify!($name);
+                // Resolving and forwarding host buffers cannot panic: like the host path, outside.
+                let Some(f) = REAL.get() else { return $crate::real::missing(FUNC) };
+                // SAFETY: PMPI_X has the signature of MPI_X.
+                let real = unsafe { std::mem::transmute::<*mut std::ffi::c_void, Real>(f) };
+                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                    // SAFETY: forwarding the application's arguments unchanged.
+                    return unsafe { real($($p),*) };
+                }
                 $crate::ffi::boundary($crate::err_obj!($($obj)+), FUNC, || {
-                    let Some(f) = REAL.get() else { return Ok($crate::real::missing(FUNC)) };
-                    // SAFETY: PMPI_X has the signature of MPI_X.
-                    let real = unsafe { std::mem::transmute::<*mut std::ffi::c_void, Real>(f) };
                     #[allow(unused_variables, clippy::too_many_arguments)]
                     let $call = move |dry: bool, $($p: $crate::ty!($t)),*| -> $crate::errors::Result<std::ffi::c_int> {
                         // SAFETY: the application's arguments, or staged buffers in place of VE ones.
@@ -245,9 +253,6 @@ macro_rules! entry {
                     };
                     #[allow(unused_variables)]
                     let $func = FUNC;
-                    if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                        return $call(false, $($p),*);
-                    }
                     $body
                 })
             }

@@ -52,25 +52,31 @@ pub unsafe fn set(ierror: *mut c_int, rc: c_int) {
 }
 
 /// Runs the body of the Fortran entry point `ffunc` (its lowercase name, e.g. `mpi_send`) inside the
-/// C boundary ([`crate::ffi::boundary`], MPI_COMM_WORLD's handler). Where the shim cannot convert the
-/// MPI's Fortran handles (the standard ABI), the call is refused instead, as an error of the C
-/// function `cfunc`.
+/// C boundary ([`crate::ffi::boundary`], MPI_COMM_WORLD's handler), refused where the shim cannot
+/// convert handles ([`unconvertible`]).
 pub fn guard(ffunc: &'static str, cfunc: &'static str, f: impl FnOnce() -> Result<c_int>) -> c_int {
-    crate::ffi::boundary(Obj::World, ffunc, || {
-        if !abi().fortran.converts_handles {
-            let e = Error::new(
-                Class::Unsupported,
-                format!(
-                    "Fortran calls with VE buffers (or while VE requests are pending) are not supported on the MPI-5 standard ABI \
-                     ({}): its library has no MPI_*_f2c/c2f to convert Fortran handles with. Call from C, or use the \
-                     library's own ABI (e.g. Intel MPI's libmpifort.so.12 with libmpi.so.12)",
-                    abi().library
-                ),
-            );
-            return Ok(crate::errors::finish(Obj::World, cfunc, Ok(Err(e))));
-        }
-        f()
+    crate::ffi::boundary(Obj::World, ffunc, || match unconvertible(cfunc) {
+        Some(rc) => Ok(rc),
+        None => f(),
     })
+}
+
+/// Where the shim cannot convert the MPI's Fortran handles (the standard ABI), refuses the call, as
+/// an error of the C function `cfunc`, and returns its code.
+pub fn unconvertible(cfunc: &'static str) -> Option<c_int> {
+    if abi().fortran.converts_handles {
+        return None;
+    }
+    let e = Error::new(
+        Class::Unsupported,
+        format!(
+            "Fortran calls with VE buffers (or while VE requests are pending) are not supported on the MPI-5 standard ABI \
+             ({}): its library has no MPI_*_f2c/c2f to convert Fortran handles with. Call from C, or use the \
+             library's own ABI (e.g. Intel MPI's libmpifort.so.12 with libmpi.so.12)",
+            abi().library
+        ),
+    );
+    Some(crate::errors::finish(Obj::World, cfunc, Ok(Err(e))))
 }
 
 /// Addresses of the Fortran sentinels of the running MPI (0 where the symbol is absent).
@@ -497,23 +503,23 @@ macro_rules! fortran_entries {
         refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
         $crate::fortran_entries!(@fentry $name ($($p),*) [$($h)*]
             ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
-            |ffunc| {
-                $crate::fortran::guard(ffunc, stringify!($name), || {
+            |ffunc, forward| {
+                Some($crate::fortran::guard(ffunc, stringify!($name), || {
                     let obj = $crate::f_obj!($($obj)+);
                     let e = $crate::api::unsupported(true, $crate::api::paste::paste!([<$name _REFUSED>]));
                     Ok($crate::errors::finish(obj, stringify!($name), Ok(Err(e))))
-                })
+                }))
             });
     };
     (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         refuse($($obj:tt)+) because $why:expr; }) => {
         // Also as mpi_x_f08_: MPICH's f08 bindings of calls without buffers call PMPI_X directly.
-        $crate::fortran_entries!(@fentry $name ($($p),*) [$($h)*] (false) |ffunc| {
-            $crate::fortran::guard(ffunc, stringify!($name), || {
+        $crate::fortran_entries!(@fentry $name ($($p),*) [$($h)*] (false) |ffunc, forward| {
+            Some($crate::fortran::guard(ffunc, stringify!($name), || {
                 let obj = $crate::f_obj!($($obj)+);
                 let e = $crate::api::unsupported(false, $crate::api::paste::paste!([<$name _REFUSED>]));
                 Ok($crate::errors::finish(obj, stringify!($name), Ok(Err(e))))
-            })
+            }))
         } f08);
     };
     // Every staged kind (blocking, nonblocking, persistent, rma, the split collectives): the object
@@ -528,10 +534,21 @@ macro_rules! fortran_entries {
         $crate::fortran_entries!(@fstaged $name ($($p: $t),*) [$($h)*] ($($obj)+) ($($v),+) [none()]);
     };
     (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) [$form:ident ($($a:ident),*)]) => {
+        // VE buffers where the MPI's binding reaches the shim's C function (MPICH): forwarded inside
+        // the boundary, whose ierror the forwarded call writes.
         $crate::fortran_entries!(@fentry $name ($($p),*) [$($h)*]
-            ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
-            |ffunc| {
-                $crate::fortran::guard(ffunc, stringify!($name), || {
+            ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered())
+            |ffunc, forward| {
+                let mut forwarded = false;
+                let rc = $crate::ffi::boundary($crate::errors::Obj::World, ffunc, || {
+                    if $crate::fortran::f77_reaches_c() {
+                        forward();
+                        forwarded = true;
+                        return Ok(0);
+                    }
+                    if let Some(rc) = $crate::fortran::unconvertible(stringify!($name)) {
+                        return Ok(rc);
+                    }
                     let mut cx = $crate::fortran::Cx::new();
                     $(
                         #[allow(unused_unsafe)]
@@ -550,30 +567,37 @@ macro_rules! fortran_entries {
                     };
                     let r = convert_and_call();
                     Ok($crate::errors::finish(obj, stringify!($name), Ok(r)))
-                })
+                });
+                (!forwarded).then_some(rc)
             });
     };
     // The Fortran entry points of `$name`: when `$fwd` holds, the MPI's own Fortran function
     // (`pmpi_x_`) with the application's arguments; otherwise `$body`, which yields the error code.
-    (@fentry $name:ident ($($p:ident),*) [$($h:ident)*] ($fwd:expr) |$ffunc:ident| $body:block $($f08:ident)?) => {
+    (@fentry $name:ident ($($p:ident),*) [$($h:ident)*] ($fwd:expr) |$ffunc:ident, $forward:ident| $body:block $($f08:ident)?) => {
         $crate::api::paste::paste! {
             #[allow(non_snake_case, unused_variables, clippy::too_many_arguments)]
             #[inline(never)]
             unsafe fn [<mpive_f_ $name:lower>]($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int $(, $h: usize)*) {
                 const SYM: &str = stringify!([<p $name:lower _>]);
-                if $fwd {
+                #[allow(unused_variables)]
+                let $forward = || {
                     let Some(f) = $crate::real_fn!(SYM, $crate::real::Scope::Global,
                         fn($($crate::fptr!($p),)* *mut std::ffi::c_int $(, $crate::fusize!($h))*)) else {
                         // SAFETY: the application's ierror.
                         return unsafe { $crate::fortran::set(ierror, $crate::real::missing(SYM)) };
                     };
                     // SAFETY: pmpi_x_ is the MPI's own Fortran entry point, with the same arguments.
-                    return unsafe { f($($p,)* ierror $(, $h)*) };
+                    unsafe { f($($p,)* ierror $(, $h)*) }
+                };
+                if $fwd {
+                    return $forward();
                 }
                 let $ffunc: &'static str = stringify!([<$name:lower>]);
-                let rc: std::ffi::c_int = $body;
-                // SAFETY: the application's ierror.
-                unsafe { $crate::fortran::set(ierror, rc) }
+                let rc: Option<std::ffi::c_int> = $body;
+                if let Some(rc) = rc {
+                    // SAFETY: the application's ierror.
+                    unsafe { $crate::fortran::set(ierror, rc) }
+                }
             }
             $crate::fortran_entries!(@names $name ($($p),*) [$($h)*] [<mpive_f_ $name:lower>] $($f08)?);
         }
