@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The side-by-side benchmark of libmpi-ve (issue 8).
+"""The side-by-side benchmark of libmpi-ve.
 
     python3 bench/run.py                 # full run, both MPIs, about 4 minutes on 2 cores
     python3 bench/run.py --smoke         # seconds: checks that everything runs (the test suite does this)

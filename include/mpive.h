@@ -63,39 +63,48 @@ extern "C" {
 // The version of libmpive as a NUL-terminated string.
 const char *mpive_version(void);
 
-// 1 if `addr` is a VE (VEO HMEM) address, else 0. MPI_IN_PLACE of either MPI is never one.
+// 1 if `addr` is a VE (VEO HMEM) address, else 0 (also after an internal error). MPI_IN_PLACE of
+// either MPI is never one.
 int mpive_is_ve_addr(const void *addr);
 
-// Creates a VE process on node `venode` through libveo (`veo_proc_create`); NULL on failure.
+// Creates a VE process on node `venode` through libveo (`veo_proc_create`); NULL on failure
+// (libveo missing, its own failure, or an internal error, reported on stderr).
 void *mpive_proc_create(int venode);
 
-// Destroys a VE process created by `mpive_proc_create`. 0 on success.
+// Destroys a VE process created by `mpive_proc_create`. 0 on success; libveo's error value, or -1
+// when libveo is missing or after an internal error (reported on stderr).
 //
 // # Safety
 // `proc_handle` comes from `mpive_proc_create` (or `veo_proc_create` of the same libveo).
 int mpive_proc_destroy(void *proc_handle);
 
 // Allocates `size` bytes of heterogeneous memory (`veo_alloc_hmem`): VE memory of process `proc_handle`, or
-// host memory if `proc_handle` is NULL. Stores the address in `*addr`; returns 0 on success.
+// host memory if `proc_handle` is NULL. Stores the address in `*addr`; returns 0 on success,
+// libveo's error value, or -1 when libveo is missing or after an internal error (reported on stderr).
 //
 // # Safety
 // `addr` is writable; `proc_handle` is NULL or a VE process handle.
 int mpive_alloc_hmem(void *proc_handle, void **addr, size_t size);
 
-// Frees memory from `mpive_alloc_hmem` (`veo_free_hmem`). 0 on success.
+// Frees memory from `mpive_alloc_hmem` (`veo_free_hmem`). 0 on success; libveo's error value, or -1
+// when libveo is missing or after an internal error (reported on stderr).
 //
 // # Safety
 // `addr` comes from `mpive_alloc_hmem` or `veo_alloc_hmem`.
 int mpive_free_hmem(void *addr);
 
-// Copies `size` bytes between any two heterogeneous-memory addresses (`veo_hmemcpy`). 0 on success.
+// Copies `size` bytes between any two heterogeneous-memory addresses (`veo_hmemcpy`). 0 on success;
+// -1 when a copy fails (an address range that is not VE memory of this process, libveo missing, no
+// host memory for the bounce buffer of a VE-to-VE copy) or after an internal error; the reason is
+// logged (MPIVE_LOG=error), an internal error reported on stderr.
 //
 // # Safety
 // Both ranges are valid host memory or VE memory of this process.
 int mpive_hmemcpy(void *dst, const void *src, size_t size);
 
 // Fills the first seven fields of `*out` (up to `pending_requests`, the layout of libmpive 0.1)
-// with the shim's counters; `mpive_stats_sized` fills them all. Returns 0.
+// with the shim's counters; `mpive_stats_sized` fills them all. Returns 0, or -1 if `out` is NULL
+// or after an internal error (reported on stderr).
 //
 // # Safety
 // `out` is writable for those seven fields.
@@ -103,7 +112,8 @@ int mpive_stats(struct mpive_stats_t *out);
 
 // Fills the first `size` bytes of `*out` with the shim's counters (all fields of `mpive_stats_t`
 // when `size` is `sizeof(mpive_stats_t)`; fields added by later versions are left out for callers
-// built against an older header). Returns 0, or -1 if `out` is NULL.
+// built against an older header). Returns 0, or -1 if `out` is NULL or after an internal error
+// (reported on stderr).
 //
 // # Safety
 // `out` is writable for `size` bytes.
@@ -114,14 +124,16 @@ int mpive_stats_sized(struct mpive_stats_t *out, size_t size);
 // "pipeline_chunk", "staging_limit" (bytes). Settings that split collectives must be the same on
 // every rank when the collective is called.
 // The environment variables of the same names (MPIVE_PIPELINE_THRESHOLD, ...) set the initial
-// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start).
+// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start) and
+// after an internal error (reported on stderr).
 //
 // # Safety
 // `name` is a NUL-terminated string.
 int mpive_set_tunable(const char *name, uint64_t value);
 
 // Reads a tunable ("pipeline", "pipeline_send", "pipeline_allreduce", "pipeline_threshold", "pipeline_min_threshold",
-// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name.
+// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name and after
+// an internal error (reported on stderr).
 //
 // # Safety
 // `name` is a NUL-terminated string; `value` is writable.

@@ -2,7 +2,11 @@
 //!
 //! These functions let a program (or the mpi4pyve Python package) allocate VE memory through the same
 //! libveo the shim uses, test addresses, and read the shim's counters.
+//!
+//! Each runs inside [`ffi::boundary_or`]: an internal error (a panic) is reported on stderr and the
+//! function returns its documented error value (NULL or -1) instead of unwinding into the caller.
 
+use crate::ffi;
 use crate::stats::MpiveStats;
 use std::ffi::{c_char, c_int, c_void};
 
@@ -12,130 +16,178 @@ pub const MPIVE_VERSION_STRING: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
 /// The version of libmpive as a NUL-terminated string.
 #[no_mangle]
 pub extern "C" fn mpive_version() -> *const c_char {
-    MPIVE_VERSION_STRING.as_ptr().cast()
+    let v = MPIVE_VERSION_STRING.as_ptr().cast();
+    ffi::boundary_or("mpive_version", v, || v)
 }
 
-/// 1 if `addr` is a VE (VEO HMEM) address, else 0. MPI_IN_PLACE of either MPI is never one.
+/// 1 if `addr` is a VE (VEO HMEM) address, else 0 (also after an internal error). MPI_IN_PLACE of
+/// either MPI is never one.
 #[no_mangle]
 pub extern "C" fn mpive_is_ve_addr(addr: *const c_void) -> c_int {
-    crate::ve::is_ve(addr) as c_int
+    ffi::boundary_or("mpive_is_ve_addr", 0, || crate::ve::is_ve(addr) as c_int)
 }
 
-/// Creates a VE process on node `venode` through libveo (`veo_proc_create`); NULL on failure.
+/// Creates a VE process on node `venode` through libveo (`veo_proc_create`); NULL on failure
+/// (libveo missing, its own failure, or an internal error, reported on stderr).
 #[no_mangle]
 pub extern "C" fn mpive_proc_create(venode: c_int) -> *mut c_void {
-    match crate::ve::veo() {
+    ffi::boundary_or("mpive_proc_create", std::ptr::null_mut(), || match crate::ve::veo() {
         // SAFETY: plain libveo call.
         Ok(v) => unsafe { (v.proc_create)(venode) },
         Err(e) => {
-            eprintln!("libmpive: mpive_proc_create: {}", e.msg);
+            crate::errors::report_without_object(&format!("mpive_proc_create: {}", e.msg));
             std::ptr::null_mut()
         }
-    }
+    })
 }
 
-/// Destroys a VE process created by `mpive_proc_create`. 0 on success.
+/// Destroys a VE process created by `mpive_proc_create`. 0 on success; libveo's error value, or -1
+/// when libveo is missing or after an internal error (reported on stderr).
 ///
 /// # Safety
 /// `proc_handle` comes from `mpive_proc_create` (or `veo_proc_create` of the same libveo).
 #[no_mangle]
 pub unsafe extern "C" fn mpive_proc_destroy(proc_handle: *mut c_void) -> c_int {
-    match crate::ve::veo() {
+    ffi::boundary_or("mpive_proc_destroy", -1, || match crate::ve::veo() {
         // SAFETY: forwarded contract.
         Ok(v) => unsafe { (v.proc_destroy)(proc_handle) },
         Err(_) => -1,
-    }
+    })
 }
 
 /// Allocates `size` bytes of heterogeneous memory (`veo_alloc_hmem`): VE memory of process `proc_handle`, or
-/// host memory if `proc_handle` is NULL. Stores the address in `*addr`; returns 0 on success.
+/// host memory if `proc_handle` is NULL. Stores the address in `*addr`; returns 0 on success,
+/// libveo's error value, or -1 when libveo is missing or after an internal error (reported on stderr).
 ///
 /// # Safety
 /// `addr` is writable; `proc_handle` is NULL or a VE process handle.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_alloc_hmem(proc_handle: *mut c_void, addr: *mut *mut c_void, size: usize) -> c_int {
-    match crate::ve::veo() {
+    ffi::boundary_or("mpive_alloc_hmem", -1, || match crate::ve::veo() {
         // SAFETY: forwarded contract.
         Ok(v) => unsafe { (v.alloc_hmem)(proc_handle, addr, size) },
         Err(e) => {
-            eprintln!("libmpive: mpive_alloc_hmem: {}", e.msg);
+            crate::errors::report_without_object(&format!("mpive_alloc_hmem: {}", e.msg));
             -1
         }
-    }
+    })
 }
 
-/// Frees memory from `mpive_alloc_hmem` (`veo_free_hmem`). 0 on success.
+/// Frees memory from `mpive_alloc_hmem` (`veo_free_hmem`). 0 on success; libveo's error value, or -1
+/// when libveo is missing or after an internal error (reported on stderr).
 ///
 /// # Safety
 /// `addr` comes from `mpive_alloc_hmem` or `veo_alloc_hmem`.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_free_hmem(addr: *mut c_void) -> c_int {
-    match crate::ve::veo() {
+    ffi::boundary_or("mpive_free_hmem", -1, || match crate::ve::veo() {
         // SAFETY: forwarded contract.
         Ok(v) => unsafe { (v.free_hmem)(addr) },
         Err(_) => -1,
-    }
+    })
 }
 
-/// Copies `size` bytes between any two heterogeneous-memory addresses (`veo_hmemcpy`). 0 on success.
+/// Largest host bounce buffer of a VE-to-VE copy in `mpive_hmemcpy`: a larger copy goes through it
+/// in pieces, so the size of a copy never decides the size of an allocation.
+const VE_TO_VE_PIECE: usize = 4 << 20;
+
+/// Copies `size` bytes between any two heterogeneous-memory addresses (`veo_hmemcpy`). 0 on success;
+/// -1 when a copy fails (an address range that is not VE memory of this process, libveo missing, no
+/// host memory for the bounce buffer of a VE-to-VE copy) or after an internal error; the reason is
+/// logged (MPIVE_LOG=error), an internal error reported on stderr.
 ///
 /// # Safety
 /// Both ranges are valid host memory or VE memory of this process.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_hmemcpy(dst: *mut c_void, src: *const c_void, size: usize) -> c_int {
-    let (d, s) = (crate::ve::is_ve(dst), crate::ve::is_ve(src));
-    // SAFETY: forwarded contract.
-    let r = unsafe {
-        match (d, s) {
-            (false, false) => {
-                std::ptr::copy(src.cast::<u8>(), dst.cast::<u8>(), size);
-                Ok(())
-            }
-            (false, true) => crate::ve::read(dst.cast(), src as usize, size),
-            (true, false) => crate::ve::write(dst as usize, src.cast(), size),
-            (true, true) => match crate::ve::veo() {
-                Ok(_) => {
-                    let t = std::time::Instant::now();
-                    let mut tmp = vec![0u8; size];
-                    let r = crate::ve::read(tmp.as_mut_ptr(), src as usize, size)
-                        .and_then(|_| crate::ve::write(dst as usize, tmp.as_ptr(), size));
-                    if r.is_ok() && size > 0 {
-                        crate::stats::count_ve_to_ve(size, t.elapsed().as_nanos() as u64);
-                    }
-                    r
+    ffi::boundary_or("mpive_hmemcpy", -1, || {
+        let (d, s) = (crate::ve::is_ve(dst), crate::ve::is_ve(src));
+        // SAFETY: forwarded contract.
+        let r = unsafe {
+            match (d, s) {
+                (false, false) => {
+                    std::ptr::copy(src.cast::<u8>(), dst.cast::<u8>(), size);
+                    Ok(())
                 }
-                Err(e) => Err(e),
-            },
+                (false, true) => crate::ve::read(dst.cast(), src as usize, size),
+                (true, false) => crate::ve::write(dst as usize, src.cast(), size),
+                (true, true) => ve_to_ve(dst as usize, src as usize, size),
+            }
+        };
+        match r {
+            Ok(()) => 0,
+            Err(e) => {
+                log::error!("mpive_hmemcpy: {}", e.msg);
+                -1
+            }
         }
-    };
-    match r {
-        Ok(()) => 0,
-        Err(e) => {
-            log::error!("mpive_hmemcpy: {}", e.msg);
-            -1
-        }
+    })
+}
+
+/// Copies `size` bytes from VE address `src` to VE address `dst` through a host bounce buffer of at
+/// most [`VE_TO_VE_PIECE`] bytes, piece by piece; from the end when `dst` lies inside the source range,
+/// so overlapping ranges copy as with `memmove`.
+///
+/// # Safety
+/// Both ranges are VE memory of this process.
+unsafe fn ve_to_ve(dst: usize, src: usize, size: usize) -> crate::errors::Result<()> {
+    crate::ve::veo()?;
+    let t = std::time::Instant::now();
+    let piece = size.min(VE_TO_VE_PIECE);
+    let mut tmp: Vec<u8> = Vec::new();
+    if tmp.try_reserve_exact(piece).is_err() {
+        let msg = format!("no host memory for a bounce buffer of {piece} bytes");
+        return Err(crate::errors::Error::new(crate::abi::Class::NoMem, msg));
     }
+    tmp.resize(piece, 0);
+    let backward = dst > src && dst - src < size;
+    let mut done = 0;
+    while done < size {
+        let n = piece.min(size - done);
+        let off = if backward { size - done - n } else { done };
+        // SAFETY: tmp holds n bytes; the VE ranges are valid by the caller's contract.
+        unsafe {
+            crate::ve::read(tmp.as_mut_ptr(), src.wrapping_add(off), n)?;
+            crate::ve::write(dst.wrapping_add(off), tmp.as_ptr(), n)?;
+        }
+        done += n;
+    }
+    if size > 0 {
+        crate::stats::count_ve_to_ve(size, t.elapsed().as_nanos() as u64);
+    }
+    Ok(())
 }
 
 /// Fills the first seven fields of `*out` (up to `pending_requests`, the layout of libmpive 0.1)
-/// with the shim's counters; `mpive_stats_sized` fills them all. Returns 0.
+/// with the shim's counters; `mpive_stats_sized` fills them all. Returns 0, or -1 if `out` is NULL
+/// or after an internal error (reported on stderr).
 ///
 /// # Safety
 /// `out` is writable for those seven fields.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_stats(out: *mut MpiveStats) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { mpive_stats_sized(out, crate::stats::STATS_V1_SIZE) }
+    ffi::boundary_or("mpive_stats", -1, || unsafe { stats_into(out, crate::stats::STATS_V1_SIZE) })
 }
 
 /// Fills the first `size` bytes of `*out` with the shim's counters (all fields of `mpive_stats_t`
 /// when `size` is `sizeof(mpive_stats_t)`; fields added by later versions are left out for callers
-/// built against an older header). Returns 0, or -1 if `out` is NULL.
+/// built against an older header). Returns 0, or -1 if `out` is NULL or after an internal error
+/// (reported on stderr).
 ///
 /// # Safety
 /// `out` is writable for `size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_stats_sized(out: *mut MpiveStats, size: usize) -> c_int {
+    // SAFETY: forwarded contract.
+    ffi::boundary_or("mpive_stats_sized", -1, || unsafe { stats_into(out, size) })
+}
+
+/// The body of `mpive_stats_sized`.
+///
+/// # Safety
+/// As `mpive_stats_sized`.
+unsafe fn stats_into(out: *mut MpiveStats, size: usize) -> c_int {
     if out.is_null() {
         return -1;
     }
@@ -146,7 +198,11 @@ pub unsafe extern "C" fn mpive_stats_sized(out: *mut MpiveStats, size: usize) ->
     0
 }
 
-fn tunable_name<'a>(name: *const c_char) -> Option<&'a str> {
+/// The tunable's name given to `mpive_set_tunable` or `mpive_get_tunable`; None for NULL or non-UTF-8.
+///
+/// # Safety
+/// `name` is NULL or a NUL-terminated string that outlives `'a`.
+unsafe fn tunable_name<'a>(name: *const c_char) -> Option<&'a str> {
     if name.is_null() {
         return None;
     }
@@ -159,31 +215,36 @@ fn tunable_name<'a>(name: *const c_char) -> Option<&'a str> {
 /// "pipeline_chunk", "staging_limit" (bytes). Settings that split collectives must be the same on
 /// every rank when the collective is called.
 /// The environment variables of the same names (MPIVE_PIPELINE_THRESHOLD, ...) set the initial
-/// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start).
+/// values. Returns 0, or -1 for an unknown or read-only name ("pipeline" is fixed at start) and
+/// after an internal error (reported on stderr).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_set_tunable(name: *const c_char, value: u64) -> c_int {
-    match tunable_name(name) {
+    // SAFETY: forwarded contract.
+    ffi::boundary_or("mpive_set_tunable", -1, || match unsafe { tunable_name(name) } {
         Some(n) if crate::tune::set(n, value) => 0,
         _ => -1,
-    }
+    })
 }
 
 /// Reads a tunable ("pipeline", "pipeline_send", "pipeline_allreduce", "pipeline_threshold", "pipeline_min_threshold",
-/// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name.
+/// "pipeline_chunk", "staging_limit") into `*value`. Returns 0, or -1 for an unknown name and after
+/// an internal error (reported on stderr).
 ///
 /// # Safety
 /// `name` is a NUL-terminated string; `value` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn mpive_get_tunable(name: *const c_char, value: *mut u64) -> c_int {
-    match (tunable_name(name).and_then(crate::tune::get), value.is_null()) {
+    // SAFETY: forwarded contract.
+    let name = || unsafe { tunable_name(name) };
+    ffi::boundary_or("mpive_get_tunable", -1, || match (name().and_then(crate::tune::get), value.is_null()) {
         (Some(v), false) => {
             // SAFETY: checked non-null; writable by the caller's contract.
             unsafe { value.write(v) };
             0
         }
         _ => -1,
-    }
+    })
 }

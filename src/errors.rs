@@ -133,17 +133,33 @@ unsafe fn handler_is_fatal(obj: Obj) -> Option<bool> {
 /// Raises `e`, detected in `func`, through `obj`'s error handler and returns the error code that the
 /// intercepted function returns to its caller.
 ///
+/// Raising cannot unwind into C: should it panic itself (making the error code, asking for the
+/// handler), the message goes to stderr and the class's code of the running MPI is returned.
+///
 /// # Safety
 /// `obj` holds a handle given by the application to `func`.
 pub unsafe fn raise(obj: Obj, func: &str, e: &Error) -> c_int {
     let text = format!("{func}: {}", e.msg);
+    // SAFETY: forwarded contract.
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { raise_text(obj, e.class, &text) }));
+    r.unwrap_or_else(|p| {
+        report_without_object(&format!("{text} (and raising it failed: {})", from_panic(p).msg));
+        std::panic::catch_unwind(|| real::abi().class(e.class)).unwrap_or(-1)
+    })
+}
+
+/// The body of [`raise`]: `text` is the complete error string.
+///
+/// # Safety
+/// As [`raise`].
+unsafe fn raise_text(obj: Obj, class: Class, text: &str) -> c_int {
     log::error!("{text}");
-    let code = code_for(e.class, &text);
+    let code = code_for(class, text);
     // SAFETY: forwarded contract.
     let fatal = unsafe { handler_is_fatal(obj) };
     if fatal != Some(false) {
         // The default handler aborts; MPICH would only print the class text.
-        report_without_object(&text);
+        report_without_object(text);
     }
     let world = real::abi().h.comm_world;
     // SAFETY: calling the handler of the application's object with a valid code.

@@ -37,8 +37,26 @@ pub fn boundary_or<T>(func: &'static str, fallback: T, f: impl FnOnce() -> T) ->
     }
 }
 
-/// Test hook: panics when the tests ask for a panic in `func` (see the tests of the C boundary).
-/// Does nothing in a build without that hook.
+/// The environment variable naming the exported function in which [`fault_point`] panics.
+#[cfg(feature = "fault-injection")]
+pub const FAULT_VAR: &str = "MPIVE_TEST_PANIC";
+
+/// Test hook, compiled only with the `fault-injection` feature: panics when `func` is the function
+/// named by `MPIVE_TEST_PANIC` (read once), so that the tests can force a panic in each kind of
+/// entry. Without the feature it is empty and the library holds neither the hook nor the variable's
+/// name.
+#[cfg(feature = "fault-injection")]
+#[inline(never)]
+pub fn fault_point(func: &'static str) {
+    static TARGET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let target = TARGET.get_or_init(|| std::env::var(FAULT_VAR).ok().filter(|v| !v.is_empty()));
+    if target.as_deref() == Some(func) {
+        panic!("fault injected into {func} by {FAULT_VAR}");
+    }
+}
+
+/// Test hook (see the `fault-injection` feature): does nothing in this build.
+#[cfg(not(feature = "fault-injection"))]
 #[inline(always)]
 pub fn fault_point(func: &'static str) {
     let _ = func;

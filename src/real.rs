@@ -334,6 +334,29 @@ pub fn missing(name: &str) -> c_int {
     UNAVAILABLE
 }
 
+/// The one way to resolve a function of the real MPI ([`crate::real::Real`], looked up once and
+/// cached), typed, as `Option<unsafe extern "C" fn>`:
+/// - `real_fn!("symbol", scope, fn(T, ...) -> R)`: any symbol in a [`crate::real::Scope`] (the
+///   MPI's Fortran functions, `PMPI_X_c`, the library's own functions for the pipelined protocol);
+/// - `real_fn!("symbol", scope, F)`: the same, typed by a function pointer type `F`.
+///
+/// The table layer names `PMPI_X` by the kinds of its entries with `crate::pmpi_fn!`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! real_fn {
+    ($sym:expr, $scope:expr, fn($($a:ty),*) $(-> $ret:ty)?) => {
+        $crate::real_fn!($sym, $scope, unsafe extern "C" fn($($a),*) $(-> $ret)?)
+    };
+    ($sym:expr, $scope:expr, $F:ty) => {{
+        static REAL: $crate::real::Real = $crate::real::Real::in_scope($sym, $scope);
+        match REAL.get() {
+            // SAFETY: the symbol is the MPI's definition of the function, which has this signature.
+            Some(f) => Some(unsafe { std::mem::transmute::<*mut std::ffi::c_void, $F>(f) }),
+            None => None,
+        }
+    }};
+}
+
 /// Declares wrappers for `PMPI_*` functions that the shim calls itself (datatype queries, error
 /// handlers...). Each resolves lazily like an intercepted function, in [`Scope::Mpi`] or in the scope
 /// given first (`scope Lib;`).
@@ -348,12 +371,9 @@ macro_rules! pmpi {
             /// # Safety
             /// The arguments are valid for the MPI function of this name.
             pub unsafe fn $name($($p: $t),*) -> std::ffi::c_int {
-                static R: $crate::real::Real = $crate::real::Real::in_scope(stringify!($name), $crate::real::Scope::$scope);
-                match R.get() {
-                    // SAFETY: the symbol is the real library's function of this signature.
-                    Some(f) => unsafe {
-                        std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($t),*) -> std::ffi::c_int>(f)($($p),*)
-                    },
+                match $crate::real_fn!(stringify!($name), $crate::real::Scope::$scope, fn($($t),*) -> std::ffi::c_int) {
+                    // SAFETY: the real library's function of this signature, with the caller's arguments.
+                    Some(f) => unsafe { f($($p),*) },
                     None => $crate::real::missing(stringify!($name)),
                 }
             }
@@ -372,10 +392,9 @@ macro_rules! pmpi_conv {
             /// # Safety
             /// The arguments are valid for the MPI function of this name.
             pub unsafe fn $name($($p: $t),*) -> $ret {
-                static R: $crate::real::Real = $crate::real::Real::new(stringify!($name));
-                match R.get() {
-                    // SAFETY: the symbol is the real library's function of this signature.
-                    Some(f) => unsafe { std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($t),*) -> $ret>(f)($($p),*) },
+                match $crate::real_fn!(stringify!($name), $crate::real::Scope::Mpi, fn($($t),*) -> $ret) {
+                    // SAFETY: the real library's function of this signature, with the caller's arguments.
+                    Some(f) => unsafe { f($($p),*) },
                     None => $crate::real::fatal(concat!("the MPI library has no ", stringify!($name))),
                 }
             }

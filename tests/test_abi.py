@@ -1,4 +1,4 @@
-"""Issue 11: which ABI libmpive takes a library for, and what differs between the ABIs.
+"""Which ABI libmpive takes a library for, and what differs between the ABIs.
 
 - abi_handles.c (handle arrays, statuses, sentinels, derived types, Alltoallw, topology, window
   model, refused-call classes, with VE buffers) on every MPI of the matrix, the MPI-5 standard ABI

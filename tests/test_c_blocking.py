@@ -1,4 +1,4 @@
-"""Issue 3: blocking point-to-point and collectives with VE buffers, errors, refused calls, host
+"""Blocking point-to-point and collectives with VE buffers, errors, refused calls, host
 transparency, preloading and linking, under Open MPI and MPICH with 2, 3 and 4 ranks; the tests
 parametrized with `matrix` also run on the other MPIs of the matrix (tests/harness.py), with 3 ranks."""
 

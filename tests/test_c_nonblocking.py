@@ -1,4 +1,4 @@
-"""Issue 4: nonblocking, persistent and matched-probe communication with VE buffers, completed in
+"""Nonblocking, persistent and matched-probe communication with VE buffers, completed in
 every form; nonblocking and persistent collectives; Request_free, Cancel, Request_get_status;
 a randomized test against a host-buffer reference; MPI_THREAD_MULTIPLE; valgrind. Under Open MPI and
 MPICH with 2, 3 and 4 ranks; the tests parametrized with `matrix` also run on the other MPIs of the matrix

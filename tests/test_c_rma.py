@@ -1,4 +1,4 @@
-"""Issue 5, one-sided communication: RMA with VE origin, result and compare buffers and windows in VE
+"""One-sided communication: RMA with VE origin, result and compare buffers and windows in VE
 memory, under fence, post/start/complete/wait and passive target (lock/unlock, lock_all with flush,
 Win_sync), request-based operations, window attributes, dynamic windows and errors, under Open MPI
 and MPICH with 2, 3 and 4 ranks (tests/c/rma.c); the tests parametrized with `matrix` also run on the other

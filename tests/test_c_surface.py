@@ -1,4 +1,4 @@
-"""Issue 5 (neighbor collectives, Pack/Unpack, MPI-IO): C programs with VE, host and mixed buffers,
+"""Neighbor collectives, Pack/Unpack and MPI-IO: C programs with VE, host and mixed buffers,
 checked byte for byte against the same operations on host buffers, under Open MPI and MPICH; the tests
 parametrized with `matrix` also run on the other MPIs of the matrix (tests/harness.py) with one rank count."""
 import shutil

@@ -1,4 +1,4 @@
-"""Issue 12: the fewest libveo round trips per call. A non-contiguous VE buffer costs one copy and one
+"""The fewest libveo round trips per call. A non-contiguous VE buffer costs one copy and one
 VE kernel call per direction (plus one copy the first time a run list is used), whatever its number
 of blocks; without the kernel (MPIVE_VE_KERNEL=0) one asynchronous copy per run. tests/c/copies.c
 checks the exact counts (from mpive_stats_sized deltas), the data byte for byte, the holes (also

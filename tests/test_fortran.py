@@ -1,4 +1,4 @@
-"""Issue 7: Fortran programs (mpif.h, use mpi, use mpi_f08) with VE buffers under Open MPI and MPICH,
+"""Fortran programs (mpif.h, use mpi, use mpi_f08) with VE buffers under Open MPI and MPICH,
 built with gfortran against the simulated VE and run with libmpive preloaded. Point-to-point,
 collectives and the refused calls also run on the other MPIs of the matrix (tests/harness.py) that ship
 Fortran bindings for gfortran (Intel MPI: mpif.h and `use mpi`; the wheels of Open MPI 5 and MPICH 5

@@ -1,4 +1,4 @@
-"""Issue 7: MPI-4 large-count (`_c`) functions with VE buffers, called through weak declarations as
+"""MPI-4 large-count (`_c`) functions with VE buffers, called through weak declarations as
 mpi4py's wheels do: staged through PMPI_X_c on MPICH 4.0, and served by the int PMPI_X on Open MPI 4.1
 (which has no large-count functions), with MPI_ERR_COUNT for counts that do not fit in an int. On every
 MPI of the matrix (tests/harness.py)."""

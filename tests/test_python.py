@@ -1,4 +1,4 @@
-"""Issue 6: mpi4pyve, VE arrays through the stock mpi4py, under Open MPI and MPICH with 2 and 4 ranks.
+"""mpi4pyve, VE arrays through the stock mpi4py, under Open MPI and MPICH with 2 and 4 ranks.
 
 Each family of tests/python/mpi_<family>.py runs as pytest on every rank of `mpirun -n N` (see
 tests/python/mpiplugin.py): the same operations on numpy arrays and on simulated-VE arrays, compared,

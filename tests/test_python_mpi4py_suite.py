@@ -1,4 +1,4 @@
-"""Issue 6: mpi4py's own test suite (from the sdist of the pinned mpi4py, fetched by
+"""mpi4py's own test suite (from the sdist of the pinned mpi4py, fetched by
 scripts/setup.sh into build/mpi4py-sdist) under `mpirun -n 2`, with and without LD_PRELOAD=libmpive.so,
 on every MPI of the matrix (tests/harness.py; for the MPI-5 standard ABI with mpi4py built for it from
 the same sdist, build/mpis/mpi4py-mpiabi): every test must have the same outcome in both runs.

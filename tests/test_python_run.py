@@ -1,4 +1,4 @@
-"""Issue 6: `python -m mpi4pyve` (script, -m module, -c command, stdin; abort on an unhandled
+"""`python -m mpi4pyve` (script, -m module, -c command, stdin; abort on an unhandled
 exception) and how mpi4pyve finds libmpive (preloaded, next to the package, MPIVE_LIB, the build
 tree; mpi4py imported first), under Open MPI and MPICH."""
 import shutil

@@ -1,4 +1,4 @@
-"""Issue 15: mpi4pyve has mpi4py-ve 1.0.1's whole public package surface (tests/python/mpi_surface.py),
+"""mpi4pyve has mpi4py-ve 1.0.1's whole public package surface (tests/python/mpi_surface.py),
 its DMA statistics count exactly the copies of VE Send/Recv/Allreduce (tests/python/mpi_dma.py),
 `import mpi4pyve.rc` works before MPI is initialised (tests/python/surface_rc.py), and
 `python -m mpi4pyve.bench` / `mpi4pyve.run` / `mpi4pyve.profile` go through libmpive; under Open MPI

@@ -1,4 +1,4 @@
-"""Issue 14: mpi4pyve as users install it, a wheel built from its sdist (scripts/test-wheel.sh), in fresh
+"""mpi4pyve as users install it, a wheel built from its sdist (scripts/test-wheel.sh), in fresh
 virtual environments: with the `mpich` wheel, and with Debian's MPICH and Open MPI.
 
 Programs run from those environments and from a scratch directory, never from the source tree, with

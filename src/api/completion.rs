@@ -29,16 +29,16 @@ type Req = *mut c_void;
 type St = *mut c_void;
 type Claims = SmallVec<[(usize, Claim); 8]>;
 
-/// Runs a completion slow path with panics caught at the boundary. Out of line (issue 8), so that
-/// the host path of each completion call stays a few loads and a jump.
+/// Runs a completion call's slow path inside the C boundary ([`crate::ffi::boundary`], errors and
+/// panics through MPI_COMM_WORLD's handler), marked as inside a staged call. Out of line, so that the
+/// host path of each completion call stays a few loads and a jump.
 #[cold]
 #[inline(never)]
 fn guarded(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
-    let _inside = Inside::enter();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(rc) => rc,
-        Err(p) => crate::errors::finish(crate::errors::Obj::World, func, Err(p)),
-    }
+    crate::ffi::boundary(crate::errors::Obj::World, func, || {
+        let _inside = Inside::enter();
+        Ok(f())
+    })
 }
 
 /// Claims the entries of the requests among `reqs[0..n]` that carry staging, with their positions.
@@ -149,15 +149,6 @@ unsafe fn finish_array(func: &'static str, rc: c_int, statuses: St, sts: St, ret
     in_status
 }
 
-macro_rules! real {
-    ($name:ident ( $($t:ident),* )) => {
-        match crate::real_fn!($name($($t),*)) {
-            Some(f) => f,
-            None => return crate::real::missing(stringify!($name)),
-        }
-    };
-}
-
 /// Runs a completion call's slow path, then progresses the orphans (requests freed while active),
 /// whose operations the call may have driven to completion. Out of line, as [`guarded`].
 #[cold]
@@ -171,13 +162,17 @@ fn completion(func: &'static str, f: impl FnOnce() -> c_int) -> c_int {
 }
 
 /// §3.7.3
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Wait(request: Req, status: St) -> c_int {
-    let real = real!(MPI_Wait(RequestOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Wait(RequestOut, Status)) else { return crate::real::missing("MPI_Wait") };
     if !requests::any() || crate::stage::reentered() || request.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request, status) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Wait", || unsafe {
         let Some(c) = requests::claim(abi().handle_at(request, 0)) else { return real(request, status) };
         let mut own = StatusBuf::new();
@@ -192,13 +187,17 @@ pub unsafe extern "C" fn MPI_Wait(request: Req, status: St) -> c_int {
 }
 
 /// §3.7.3
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Test(request: Req, flag: *mut c_int, status: St) -> c_int {
-    let real = real!(MPI_Test(RequestOut, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Test(RequestOut, IntOut, Status)) else { return crate::real::missing("MPI_Test") };
     if !requests::any() || crate::stage::reentered() || request.is_null() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request, flag, status) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Test", || unsafe {
         let Some(c) = requests::claim(abi().handle_at(request, 0)) else { return real(request, flag, status) };
         let mut own = StatusBuf::new();
@@ -217,13 +216,17 @@ pub unsafe extern "C" fn MPI_Test(request: Req, flag: *mut c_int, status: St) ->
 }
 
 /// §3.7.5
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Waitany(count: c_int, array_of_requests: Req, index: *mut c_int, status: St) -> c_int {
-    let real = real!(MPI_Waitany(Int, RequestOut, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Waitany(Int, RequestOut, IntOut, Status)) else { return crate::real::missing("MPI_Waitany") };
     if !requests::any() || crate::stage::reentered() || index.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(count, array_of_requests, index, status) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Waitany", || unsafe {
         let mut claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
@@ -245,13 +248,17 @@ pub unsafe extern "C" fn MPI_Waitany(count: c_int, array_of_requests: Req, index
 }
 
 /// §3.7.5
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Testany(count: c_int, array_of_requests: Req, index: *mut c_int, flag: *mut c_int, status: St) -> c_int {
-    let real = real!(MPI_Testany(Int, RequestOut, IntOut, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Testany(Int, RequestOut, IntOut, IntOut, Status)) else { return crate::real::missing("MPI_Testany") };
     if !requests::any() || crate::stage::reentered() || index.is_null() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(count, array_of_requests, index, flag, status) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Testany", || unsafe {
         let mut claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
@@ -273,13 +280,17 @@ pub unsafe extern "C" fn MPI_Testany(count: c_int, array_of_requests: Req, index
 }
 
 /// §3.7.5
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Waitall(count: c_int, array_of_requests: Req, array_of_statuses: St) -> c_int {
-    let real = real!(MPI_Waitall(Int, RequestOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Waitall(Int, RequestOut, Status)) else { return crate::real::missing("MPI_Waitall") };
     if !requests::any() || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(count, array_of_requests, array_of_statuses) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Waitall", || unsafe {
         let claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
@@ -296,13 +307,17 @@ pub unsafe extern "C" fn MPI_Waitall(count: c_int, array_of_requests: Req, array
 }
 
 /// §3.7.5
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Testall(count: c_int, array_of_requests: Req, flag: *mut c_int, array_of_statuses: St) -> c_int {
-    let real = real!(MPI_Testall(Int, RequestOut, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Testall(Int, RequestOut, IntOut, Status)) else { return crate::real::missing("MPI_Testall") };
     if !requests::any() || crate::stage::reentered() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(count, array_of_requests, flag, array_of_statuses) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Testall", || unsafe {
         let claims = claim_in(array_of_requests, count);
         if claims.is_empty() {
@@ -347,6 +362,7 @@ type SomeFn = unsafe extern "C" fn(c_int, Req, *mut c_int, *mut c_int, St) -> c_
 
 /// Waitsome and Testsome, once requests with staging may be among theirs.
 unsafe fn some(func: &'static str, real: SomeFn, incount: c_int, reqs: Req, outcount: *mut c_int, indices: *mut c_int, statuses: St) -> c_int {
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion(func, || unsafe {
         let claims = claim_in(reqs, incount);
         if claims.is_empty() {
@@ -363,9 +379,12 @@ unsafe fn some(func: &'static str, real: SomeFn, incount: c_int, reqs: Req, outc
 }
 
 /// §3.7.5
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
-    let real = real!(MPI_Waitsome(Int, RequestOut, IntOut, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Waitsome(Int, RequestOut, IntOut, IntOut, Status)) else { return crate::real::missing("MPI_Waitsome") };
     if !requests::any() || crate::stage::reentered() || outcount.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
@@ -375,9 +394,12 @@ pub unsafe extern "C" fn MPI_Waitsome(incount: c_int, array_of_requests: Req, ou
 }
 
 /// §3.7.5
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: Req, outcount: *mut c_int, array_of_indices: *mut c_int, array_of_statuses: St) -> c_int {
-    let real = real!(MPI_Testsome(Int, RequestOut, IntOut, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Testsome(Int, RequestOut, IntOut, IntOut, Status)) else { return crate::real::missing("MPI_Testsome") };
     if !requests::any() || crate::stage::reentered() || outcount.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(incount, array_of_requests, outcount, array_of_indices, array_of_statuses) };
@@ -389,13 +411,17 @@ pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: Req, ou
 /// §3.7.6 Non-destructive test: the first call that reports completion copies back; the later
 /// Wait or Test only releases the staging. An inactive persistent request reports completion with
 /// an empty status and copies nothing.
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Request_get_status(request: crate::abi::Handle, flag: *mut c_int, status: St) -> c_int {
-    let real = real!(MPI_Request_get_status(Request, IntOut, Status));
+    let Some(real) = crate::pmpi_fn!(MPI_Request_get_status(Request, IntOut, Status)) else { return crate::real::missing("MPI_Request_get_status") };
     if !requests::any() || crate::stage::reentered() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request, flag, status) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Request_get_status", || unsafe {
         let Some(c) = requests::claim(request) else { return real(request, flag, status) };
         let mut own = StatusBuf::new();
@@ -411,13 +437,17 @@ pub unsafe extern "C" fn MPI_Request_get_status(request: crate::abi::Handle, fla
 /// §3.7.3 Freeing an active request with staging: the shim keeps the real request and finishes it
 /// itself, so the data still reaches VE memory and the staging buffers come back (see
 /// [`crate::requests`] for when).
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Request_free(request: Req) -> c_int {
-    let real = real!(MPI_Request_free(RequestOut));
+    let Some(real) = crate::pmpi_fn!(MPI_Request_free(RequestOut)) else { return crate::real::missing("MPI_Request_free") };
     if !requests::any() || crate::stage::reentered() || request.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     guarded("MPI_Request_free", || unsafe {
         let abi = abi();
         let Some(c) = requests::claim(abi.handle_at(request, 0)) else { return real(request) };
@@ -431,13 +461,17 @@ pub unsafe extern "C" fn MPI_Request_free(request: Req) -> c_int {
 }
 
 /// §3.9 Persistent requests: every start stages the send buffers again.
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Start(request: Req) -> c_int {
-    let real = real!(MPI_Start(RequestOut));
+    let Some(real) = crate::pmpi_fn!(MPI_Start(RequestOut)) else { return crate::real::missing("MPI_Start") };
     if !requests::any() || crate::stage::reentered() || request.is_null() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(request) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     guarded("MPI_Start", || unsafe {
         requests::progress_orphans(false);
         let Some(mut c) = requests::claim(abi().handle_at(request, 0)) else { return real(request) };
@@ -454,13 +488,17 @@ pub unsafe extern "C" fn MPI_Start(request: Req) -> c_int {
 }
 
 /// §3.9
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: Req) -> c_int {
-    let real = real!(MPI_Startall(Int, RequestOut));
+    let Some(real) = crate::pmpi_fn!(MPI_Startall(Int, RequestOut)) else { return crate::real::missing("MPI_Startall") };
     if !requests::any() || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments.
         return unsafe { real(count, array_of_requests) };
     }
+    // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     guarded("MPI_Startall", || unsafe {
         requests::progress_orphans(false);
         let mut claims = claim_in(array_of_requests, count);
@@ -487,9 +525,12 @@ pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: Req) -> c
 /// §6.3 Barrier: carries no buffer, but is where programs typically synchronize after freeing
 /// active requests (MPI_Isend + MPI_Request_free). It progresses the orphans after the real call;
 /// without orphans this costs one relaxed load.
+/// # Safety
+/// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+/// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Barrier(comm: crate::abi::Handle) -> c_int {
-    let real = real!(MPI_Barrier(Comm));
+    let Some(real) = crate::pmpi_fn!(MPI_Barrier(Comm)) else { return crate::real::missing("MPI_Barrier") };
     // SAFETY: forwarding the application's arguments.
     let rc = unsafe { real(comm) };
     if requests::orphans() && !crate::stage::reentered() {

@@ -23,8 +23,14 @@
 //! Variants: an entry preceded by `[large, fortran]` (either or both) also gets its large-count entry
 //! point `MPI_X_c` (kinds in the [`ty_c!`] flavour; `PMPI_X_c`, or `PMPI_X` with the counts converted
 //! by [`crate::msg::Narrow`] where the MPI has no `_c` functions) and its Fortran entry points `mpi_x`,
-//! `mpi_x_`, `mpi_x__`, `MPI_X` and `ompi_x_f` (see [`crate::fortran`]). Forms with arrays need a shape
-//! function ([`crate::msg::shape`]). docs/architecture.md describes the edit.
+//! `mpi_x_`, `mpi_x__`, `MPI_X` and `ompi_x_f`. The `int` and `_c` entry points of a kind are written
+//! by one rule, given the count flavour ([`entry!`]). Forms with arrays need a shape function
+//! ([`crate::msg::shape`]). docs/architecture.md describes the edit.
+//!
+//! Each chapter's table is also data: `intercept!` leaves in the chapter a macro `table!` that hands
+//! the chapter's entries to the macro named as its argument, and `fortran_wrap!` one named `wrapped!`.
+//! The Fortran layer above ([`crate::fortran`]) expands its entry points from them, so the table stays
+//! the one description of each function and nothing here names the Fortran layer.
 
 pub mod collective;
 pub mod completion;
@@ -126,13 +132,8 @@ macro_rules! shape_of {
 #[doc(hidden)]
 macro_rules! large_call {
     ($name:ident, ($($p:ident : $t:ident),*), $form:ident ($($a:ident),*)) => {{
-        type Wide = unsafe extern "C" fn($($crate::ty_c!($t)),*) -> std::ffi::c_int;
-        type Int = unsafe extern "C" fn($($crate::ty!($t)),*) -> std::ffi::c_int;
-        static WIDE: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name), "_c"));
-        static INT: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name)));
-        // SAFETY: PMPI_X_c has the large-count signature, PMPI_X the int one.
-        let wide = WIDE.get().map(|f| unsafe { std::mem::transmute::<*mut std::ffi::c_void, Wide>(f) });
-        let int = if wide.is_some() { None } else { INT.get().map(|f| unsafe { std::mem::transmute::<*mut std::ffi::c_void, Int>(f) }) };
+        let wide = $crate::real_fn!(concat!("P", stringify!($name), "_c"), $crate::real::Scope::Mpi, fn($($crate::ty_c!($t)),*) -> std::ffi::c_int);
+        let int = if wide.is_some() { None } else { $crate::pmpi_fn!($name($($t),*)) };
         if wide.is_none() && int.is_none() {
             None
         } else {
@@ -142,7 +143,7 @@ macro_rules! large_call {
                     (Some(_), _) if dry => Ok(0),
                     // SAFETY: the application's arguments (or staged buffers) for the real function.
                     (Some(f), _) => Ok(unsafe { f($($p),*) }),
-                    (None, Some(f)) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> $crate::errors::Result<std::ffi::c_int> {
+                    (None, Some(f)) => {
                         #[allow(unused_mut)]
                         let mut n = $crate::msg::Narrow::new();
                         #[allow(unused_variables)]
@@ -158,27 +159,12 @@ macro_rules! large_call {
                         // SAFETY: the in-out counts converted above are still the application's.
                         unsafe { n.write_back() };
                         Ok(rc)
-                    }))
-                    .unwrap_or_else(|p| Err($crate::errors::from_panic(p))),
+                    }
                     (None, None) => Ok($crate::real::UNAVAILABLE),
                 }
             })
         }
     }};
-}
-
-/// A Fortran argument's C type: every Fortran argument is passed by reference.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! fptr {
-    ($x:ident) => { *mut std::ffi::c_void };
-}
-
-/// The type of a hidden CHARACTER length argument (gfortran: size_t).
-#[macro_export]
-#[doc(hidden)]
-macro_rules! fusize {
-    ($x:ident) => { usize };
 }
 
 /// The error-reporting object of an entry.
@@ -195,34 +181,39 @@ macro_rules! err_obj {
 pub type RequestPtr = *mut std::ffi::c_void;
 pub type StatusPtr = *mut std::ffi::c_void;
 
-/// Resolves the real function of an exported `MPI_X`, typed like it.
+/// `PMPI_X` typed with the C signature of the table kinds given ([`ty!`]), through
+/// [`crate::real_fn!`]: `pmpi_fn!(MPI_X(Kind, ...))` is `Option<unsafe extern "C" fn(...) -> c_int>`.
 #[macro_export]
 #[doc(hidden)]
-macro_rules! real_fn {
-    ($name:ident ( $($t:ident),* )) => {{
-        static REAL: $crate::real::Real = $crate::real::Real::new(concat!("P", stringify!($name)));
-        match REAL.get() {
-            // SAFETY: PMPI_X has the signature of MPI_X.
-            Some(f) => Some(unsafe { std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($crate::ty!($t)),*) -> std::ffi::c_int>(f) }),
-            None => None,
-        }
-    }};
+macro_rules! pmpi_fn {
+    ($name:ident ( $($t:ident),* )) => {
+        $crate::real_fn!(concat!("P", stringify!($name)), $crate::real::Scope::Mpi, fn($($crate::ty!($t)),*) -> std::ffi::c_int)
+    };
 }
 
-/// One exported function of the table (issue 8: the host path is a load, a compare and a tail jump).
+/// One exported function of a table entry, in a count flavour: `int` writes `MPI_X` (kinds as in
+/// [`ty!`], the real function `PMPI_X`), `large` writes `MPI_X_c` (kinds as in [`ty_c!`], the real
+/// function from [`large_call!`]). Both run `$body` inside [`crate::ffi::boundary`] with `$call`
+/// bound to `|dry, args...| -> Result<c_int>`, the real function (`dry` only checks that the
+/// arguments convert), and `$func` to the function's name; with host buffers only, or a call
+/// re-entered from inside the MPI library, the real function is called at once instead (in the
+/// `large` flavour inside the boundary, since converting the counts can fail).
 ///
-/// The host path loads the cached `PMPI_X`, checks the `ve` buffers and jumps to the real function:
-/// no stack frame, no thread-local access, no call. Everything else (first resolution of `PMPI_X`, a
-/// missing function, re-entered calls from inside the MPI library, VE buffers) goes to an out-of-line
-/// `#[cold]` function, which runs `$body` with `$real` bound to the real function.
+/// The `int` flavour's host path stays outside: it loads the cached `PMPI_X`, checks the `ve` buffers
+/// and jumps to the real function (no stack frame, no thread-local access, no call). Everything else
+/// (first resolution of `PMPI_X`, a missing function, re-entered calls, VE buffers) goes to an
+/// out-of-line `#[cold]` function, which forwards host buffers and re-entered calls before the
+/// boundary too (a resolution and a call, as the host path). Entries without buffers (`ve()`)
+/// resolve nothing.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! entry {
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* ) ve($($v:ident),+) |$real:ident| $body:block
-    ) => {
-        $(#[$attr])*
+    (int [$($attr:tt)*] $name:ident ( $($p:ident : $t:ident),* ) ve($($v:ident),+) obj($($obj:tt)+) form $form:tt
+        |$call:ident, $func:ident| $body:block) => {
+        $($attr)*
+        /// # Safety
+        /// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+        /// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
         #[no_mangle]
         #[allow(non_snake_case)]
         pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
@@ -236,33 +227,87 @@ macro_rules! entry {
             #[cold]
             #[inline(never)]
             #[allow(clippy::too_many_arguments)]
-            unsafe extern "C" fn slow($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-                let Some(f) = REAL.get() else { return $crate::real::missing(stringify!($name)) };
+            fn slow($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = stringify!($name);
+                // Resolving and forwarding host buffers cannot panic: like the host path, outside.
+                let Some(f) = REAL.get() else { return $crate::real::missing(FUNC) };
                 // SAFETY: PMPI_X has the signature of MPI_X.
-                let $real = unsafe { std::mem::transmute::<*mut std::ffi::c_void, Real>(f) };
+                let real = unsafe { std::mem::transmute::<*mut std::ffi::c_void, Real>(f) };
                 if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
                     // SAFETY: forwarding the application's arguments unchanged.
-                    return unsafe { $real($($p),*) };
+                    return unsafe { real($($p),*) };
                 }
-                $body
+                $crate::ffi::boundary($crate::err_obj!($($obj)+), FUNC, || {
+                    #[allow(unused_variables, clippy::too_many_arguments)]
+                    let $call = move |dry: bool, $($p: $crate::ty!($t)),*| -> $crate::errors::Result<std::ffi::c_int> {
+                        // SAFETY: the application's arguments, or staged buffers in place of VE ones.
+                        Ok(if dry { 0 } else { unsafe { real($($p),*) } })
+                    };
+                    #[allow(unused_variables)]
+                    let $func = FUNC;
+                    $body
+                })
             }
-            // SAFETY: the application's arguments, passed on.
-            unsafe { slow($($p),*) }
+            slow($($p),*)
+        }
+    };
+    (large [$($attr:tt)*] $name:ident ( $($p:ident : $t:ident),* ) ve($($v:ident),+) obj($($obj:tt)+) form($form:ident($($a:ident),*))
+        |$call:ident, $func:ident| $body:block) => {
+        $crate::api::paste::paste! {
+            $($attr)*
+            /// # Safety
+            /// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+            /// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
+            #[no_mangle]
+            #[allow(non_snake_case)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                const FUNC: &str = concat!(stringify!($name), "_c");
+                $crate::ffi::boundary($crate::err_obj!($($obj)+), FUNC, || {
+                    let Some($call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return Ok($crate::real::missing(FUNC)) };
+                    #[allow(unused_variables)]
+                    let $func = FUNC;
+                    if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
+                        return $call(false, $($p),*);
+                    }
+                    $body
+                })
+            }
+        }
+    };
+    (int [$($attr:tt)*] $name:ident ( $($p:ident : $t:ident),* ) ve() obj($($obj:tt)+) form $form:tt |$func:ident| $body:block) => {
+        $($attr)*
+        /// # Safety
+        /// Called from C or Fortran with the arguments the MPI standard gives this function: valid
+        /// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
+        #[no_mangle]
+        #[allow(non_snake_case, unused_variables)]
+        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
+            let $func: &'static str = stringify!($name);
+            $crate::ffi::boundary($crate::err_obj!($($obj)+), $func, || $body)
+        }
+    };
+    (large [$($attr:tt)*] $name:ident ( $($p:ident : $t:ident),* ) ve() obj($($obj:tt)+) form $form:tt |$func:ident| $body:block) => {
+        $crate::api::paste::paste! {
+            $($attr)*
+            #[no_mangle]
+            #[allow(non_snake_case, unused_variables)]
+            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
+                let $func: &'static str = concat!(stringify!($name), "_c");
+                $crate::ffi::boundary($crate::err_obj!($($obj)+), $func, || $body)
+            }
         }
     };
 }
 
-/// The table macro: see the module documentation.
+/// The table macro: see the module documentation. Writes the C entry points of its entries, and
+/// leaves the entries in the chapter as the macro `table!` for the Fortran layer.
 #[macro_export]
 macro_rules! intercept {
-    () => {};
-
-    // ---- Variants: an entry preceded by `[large, fortran]` ------------------------------------------
-    // The entry is written as usual and preceded by the list of variants to generate besides the C
-    // function: `large` (MPI_X_c) and/or `fortran` (mpi_x, mpi_x_, mpi_x__, MPI_X, ompi_x_f).
-    (
+    // ---- The C entry points, entry by entry ----------------------------------------------------------
+    (@c) => {};
+    (@c
         $(#[$attr:meta])*
-        [$($var:ident),+ $(,)?]
+        $([$($var:ident),+ $(,)?])?
         fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
             $kind:ident ( $($k:tt)* )
             $(ve ( $($v:ident),+ ))?
@@ -272,70 +317,53 @@ macro_rules! intercept {
             ;
         $($rest:tt)*
     ) => {
-        $crate::intercept!(@variants [$($var)+] {
+        $crate::intercept!(@entry [$(#[$attr])*] [$($($var)+)?] {
             fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(status($st))? $(because $why)?;
         });
-        $crate::intercept!(
-            $(#[$attr])*
-            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(status($st))? $(because $why)?;
-            $($rest)*
-        );
+        $crate::intercept!(@c $($rest)*);
     };
-    (@variants [$var:ident $($more:ident)*] $entry:tt) => {
-        $crate::intercept!(@ $var $entry);
-        $crate::intercept!(@variants [$($more)*] $entry);
+    (@entry $attrs:tt [$($var:ident)*] $entry:tt) => {
+        $crate::intercept!(@kind int $attrs $entry);
+        $( $crate::intercept!(@variant $var $entry); )*
     };
-    (@variants [] $entry:tt) => {};
+    // `large`: MPI_X_c, from the same rule as MPI_X; `fortran`: written by the Fortran layer.
+    (@variant large $entry:tt) => { $crate::intercept!(@kind large [] $entry); };
+    (@variant fortran $entry:tt) => {};
 
-    // `large`: MPI_X_c, staged by the same message form with MPI_Count counts.
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+    // ---- The kinds, each in either count flavour -------------------------------------------------------
+    // Staged, completed before returning.
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::api::paste::paste! {
-            #[no_mangle]
-            #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
-                const FUNC: &str = concat!(stringify!($name), "_c");
-                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
-                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call(false, $($p),*));
-                }
-                if let Err(e) = call(true, $($p),*) {
-                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, Err(e));
-                }
-                $crate::requests::blocking($crate::err_obj!($($obj)+), FUNC, |plan| {
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve($($v),+) obj($($obj)+) form($form($($a),*)) |call, func| {
+                call(true, $($p),*)?;
+                Ok($crate::requests::blocking($crate::err_obj!($($obj)+), func, |plan| {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
                     // SAFETY: the VE buffers belong to the application and are allocated during its call.
                     unsafe { plan.load() }?;
                     call(false, $($p),*)
-                })
+                }))
             }
         }
     };
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+    // Staged, completed by a later completion call on the request (nonblocking), or loaded again at
+    // every MPI_Start (persistent). Both are staged and loaded now, then tracked under the request the
+    // real call returns (persistent ones are loaded at init too: MPICH 4.0's persistent Gather and
+    // Allgather read the send buffer when the request is created, so host and VE buffers behave alike).
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@large_post $name ($($p: $t),*) Once ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+        $crate::intercept!(@post $flav [$($attr)*] $name ($($p: $t),*) Once ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
     };
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::intercept!(@large_post $name ($($p: $t),*) Persistent ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
+        $crate::intercept!(@post $flav [$($attr)*] $name ($($p: $t),*) Persistent ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
     };
-    // Nonblocking and persistent alike: staged and loaded now (persistent ones at init too, as the int
-    // entries are: MPICH 4.0's persistent Gather reads the send buffer when the request is created).
-    (@large_post $name:ident ($($p:ident : $t:ident),*) $kind:ident ($objk:ident $($obj:ident)?; $req:ident)
+    (@post $flav:ident [$($attr:tt)*] $name:ident ($($p:ident : $t:ident),*) $kind:ident ($objk:ident $($obj:ident)?; $req:ident)
         ($($v:ident),+) ($($r:ident),+) $form:ident ($($a:ident),*)) => {
-        $crate::api::paste::paste! {
-            #[no_mangle]
-            #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
-                const FUNC: &str = concat!(stringify!($name), "_c");
-                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
-                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                    return $crate::api::settle($crate::err_obj!($objk $($obj)?), FUNC, call(false, $($p),*));
-                }
-                if let Err(e) = call(true, $($p),*) {
-                    return $crate::api::settle($crate::err_obj!($objk $($obj)?), FUNC, Err(e));
-                }
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve($($v),+) obj($objk $($obj)?) form($form($($a),*)) |call, func| {
+                call(true, $($p),*)?;
                 let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
@@ -344,50 +372,34 @@ macro_rules! intercept {
                     call(false, $($p),*)
                 };
                 // SAFETY: $req is the application's request out-argument.
-                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), FUNC, $req, $crate::api::kind_of!($kind), body) }
+                Ok(unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), func, $req, $crate::api::kind_of!($kind), body) })
             }
         }
     };
-    // The `rma(Win w; target)` kind of one-sided operations (src/rma.rs, from the RMA branch).
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+    // One-sided: staged now, origin buffers loaded; the staging is kept per window and target until
+    // the synchronization that completes the operation stores the results ([`crate::rma`]).
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),*); }) => {
-        $crate::api::paste::paste! {
-            #[no_mangle]
-            #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
-                const FUNC: &str = concat!(stringify!($name), "_c");
-                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
-                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                    return $crate::api::settle($crate::errors::Obj::Win($win), FUNC, call(false, $($p),*));
-                }
-                if let Err(e) = call(true, $($p),*) {
-                    return $crate::api::settle($crate::errors::Obj::Win($win), FUNC, Err(e));
-                }
-                $crate::rma::issue($win, $target, FUNC, |plan| {
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve($($v),+) obj(Win $win) form($form($($a),*)) |call, func| {
+                call(true, $($p),*)?;
+                Ok($crate::rma::issue($win, $target, func, |plan| {
                     // SAFETY: the arguments are the application's, as the message form expects.
                     let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
                     // SAFETY: the VE buffers belong to the application and are allocated during its call.
                     unsafe { plan.load() }?;
                     call(false, $($p),*)
-                })
+                }))
             }
         }
     };
-    // The begin part of an MPI-IO split collective (the end part has no count, hence no `_c`).
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* )
+    // Split collective, begin part (MPI-IO): staged and loaded now; the staging waits for the end part
+    // in a table keyed by the file handle ([`crate::msg::split_begin`]).
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         split_begin(File $fh:ident) ve($v:ident) => ($r:ident) = $form:ident($($a:ident),*); }) => {
-        $crate::api::paste::paste! {
-            #[no_mangle]
-            #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
-                const FUNC: &str = concat!(stringify!($name), "_c");
-                let Some(call) = $crate::large_call!($name, ($($p: $t),*), $form($($a),*)) else { return $crate::real::missing(FUNC) };
-                if !$crate::ve::is_ve($v as *const std::ffi::c_void) || $crate::stage::reentered() {
-                    return $crate::api::settle($crate::errors::Obj::File($fh), FUNC, call(false, $($p),*));
-                }
-                if let Err(e) = call(true, $($p),*) {
-                    return $crate::api::settle($crate::errors::Obj::File($fh), FUNC, Err(e));
-                }
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve($v) obj(File $fh) form($form($($a),*)) |call, func| {
+                call(true, $($p),*)?;
                 let app = $v as *const std::ffi::c_void;
                 let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<(std::ffi::c_int, *const std::ffi::c_void)> {
                     // SAFETY: the arguments are the application's, as the message form expects.
@@ -397,336 +409,81 @@ macro_rules! intercept {
                     Ok((call(false, $($p),*)?, $r as *const std::ffi::c_void))
                 };
                 // SAFETY: $fh and $v are the application's arguments.
-                unsafe { $crate::msg::split_begin($fh, FUNC, app, body) }
+                Ok(unsafe { $crate::msg::split_begin($fh, func, app, body) })
             }
         }
     };
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* ) refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
-        $crate::api::paste::paste! {
-            #[no_mangle]
-            #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
-                const FUNC: &str = concat!(stringify!($name), "_c");
-                if $(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::stage::reentered() {
-                    let Some(call) = $crate::large_call!($name, ($($p: $t),*), refused()) else { return $crate::real::missing(FUNC) };
-                    return $crate::api::settle($crate::err_obj!($($obj)+), FUNC, call(false, $($p),*));
-                }
-                $crate::api::unsupported($crate::err_obj!($($obj)+), FUNC, true, $why)
-            }
-        }
-    };
-    (@large { fn $name:ident ( $($p:ident : $t:ident),* ) refuse($($obj:tt)+) because $why:expr; }) => {
-        $crate::api::paste::paste! {
-            #[no_mangle]
-            #[allow(non_snake_case, unused_variables)]
-            pub unsafe extern "C" fn [<$name _c>]($($p: $crate::ty_c!($t)),*) -> std::ffi::c_int {
-                $crate::api::unsupported($crate::err_obj!($($obj)+), concat!(stringify!($name), "_c"), false, $why)
-            }
-        }
-    };
-
-    // `fortran`: the Fortran entry points. First collect the hidden CHARACTER lengths gfortran passes
-    // after ierror (one per string argument), then write the entry points for the entry's kind.
-    (@fortran { fn $name:ident ( $($p:ident : $t:ident),* ) $($rule:tt)* }) => {
-        $crate::intercept!(@fsig [$($p: $t),*] [] [len1 len2 len3 len4] { fn $name($($p: $t),*) $($rule)* });
-    };
-    (@fsig [$p:ident : CStr $(, $($more:tt)*)?] [$($h:ident)*] [$l:ident $($ls:ident)*] $entry:tt) => {
-        $crate::intercept!(@fsig [$($($more)*)?] [$($h)* $l] [$($ls)*] $entry);
-    };
-    (@fsig [$p:ident : CStrOut $(, $($more:tt)*)?] [$($h:ident)*] [$l:ident $($ls:ident)*] $entry:tt) => {
-        $crate::intercept!(@fsig [$($($more)*)?] [$($h)* $l] [$($ls)*] $entry);
-    };
-    (@fsig [$p:ident : $t:ident $(, $($more:tt)*)?] [$($h:ident)*] [$($ls:ident)*] $entry:tt) => {
-        $crate::intercept!(@fsig [$($($more)*)?] [$($h)*] [$($ls)*] $entry);
-    };
-    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
-        refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
-        $crate::intercept!(@fentry $name ($($p),*) [$($h)*]
-            ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
-        {
-            $crate::fortran::guard(stringify!($name), || {
-                let obj = $crate::f_obj!($($obj)+);
-                $crate::api::unsupported(obj, stringify!($name), true, $why)
-            })
-        });
-    };
-    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
-        refuse($($obj:tt)+) because $why:expr; }) => {
-        // Also as mpi_x_f08_: MPICH's f08 bindings of calls without buffers call PMPI_X directly.
-        $crate::intercept!(@fentry $name ($($p),*) [$($h)*] (false) {
-            $crate::fortran::guard(stringify!($name), || {
-                let obj = $crate::f_obj!($($obj)+);
-                $crate::api::unsupported(obj, stringify!($name), false, $why)
-            })
-        } f08);
-    };
-    // Every staged kind (blocking, nonblocking, persistent, and kinds added later such as
-    // `rma(Win w; target)` or the split collectives): the object before `;` reports errors, the C entry
-    // point does the staging.
-    (@fsig [] [$($h:ident)*] [$($ls:ident)*] { fn $name:ident ( $($p:ident : $t:ident),* )
-        $kind:ident ( $objk:ident $($obj:ident)? $(; $extra:ident)? ) ve($($v:ident),+)
-        $(=> ($($r:ident),+) = $form:ident($($a:ident),*))? $(status($st:ident))?; }) => {
-        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($objk $($obj)?) ($($v),+) [$($form ($($a),*))?]);
-    };
-    // Staged: host buffers (and MPICH, whose Fortran bindings call the shim's C functions) go to the
-    // real Fortran function; VE buffers on Open MPI are converted to C and given to the C entry point.
-    (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) []) => {
-        // No message form: the call has no arrays to measure.
-        $crate::intercept!(@fstaged $name ($($p: $t),*) [$($h)*] ($($obj)+) ($($v),+) [none()]);
-    };
-    (@fstaged $name:ident ($($p:ident : $t:ident),*) [$($h:ident)*] ($($obj:tt)+) ($($v:ident),+) [$form:ident ($($a:ident),*)]) => {
-        $crate::intercept!(@fentry $name ($($p),*) [$($h)*]
-            ($(!$crate::ve::is_ve($v as *const std::ffi::c_void))&&+ || $crate::fortran::f77_reaches_c() || $crate::stage::reentered())
-        {
-            $crate::fortran::guard(stringify!($name), || {
-                let mut cx = $crate::fortran::Cx::new();
-                $(
-                    #[allow(unused_unsafe)]
-                    let $p = $crate::f2c!($t, $p, cx);
-                )*
-                let obj = $crate::err_obj!($($obj)+);
-                let mut convert_and_call = || -> $crate::errors::Result<std::ffi::c_int> {
-                    #[allow(unused_variables)]
-                    let shape = || -> $crate::errors::Result<$crate::msg::Shape> { $crate::shape_of!([$($t)*] $form($($a),*)) };
-                    $( let $p = $crate::f2c_late!($t, $p, cx, shape); )*
-                    // SAFETY: the C entry point of this function, with the converted arguments.
-                    let rc = unsafe { $name($($p),*) };
-                    // SAFETY: the Fortran out-arguments recorded in cx are the application's.
-                    unsafe { cx.finish(rc) };
-                    Ok(rc)
+    // Split collective, end part: completes with the staging its begin part kept, then copies back.
+    // (It has no count, hence no `_c`.)
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        split_end(File $fh:ident) ve($v:ident) status($st:ident); }) => {
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve($v) obj(File $fh) form(none()) |call, func| {
+                let mut failed = None;
+                let end = |staged: *const std::ffi::c_void, status: *mut std::ffi::c_void| -> std::ffi::c_int {
+                    let $v = staged as _;
+                    let $st = status as _;
+                    call(false, $($p),*).unwrap_or_else(|e| {
+                        failed = Some(e);
+                        $crate::real::UNAVAILABLE
+                    })
                 };
-                $crate::api::settle(obj, stringify!($name), convert_and_call())
-            })
-        });
+                // SAFETY: $fh, $v and $st are the application's arguments.
+                let rc = unsafe { $crate::msg::split_end($fh, func, $v as *const std::ffi::c_void, $st as *mut std::ffi::c_void, end) };
+                failed.map_or(Ok(rc), Err)
+            }
+        }
     };
-    // The Fortran entry points of `$name`: when `$fwd` holds, the MPI's own Fortran function
-    // (`pmpi_x_`) with the application's arguments; otherwise `$body`, which yields the error code.
-    (@fentry $name:ident ($($p:ident),*) [$($h:ident)*] ($fwd:expr) $body:block $($f08:ident)?) => {
+    // Unsupported with VE buffers, forwarded with host buffers.
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr; }) => {
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve($($v),+) obj($($obj)+) form(refused()) |call, func| {
+                Err($crate::api::unsupported(true, $why))
+            }
+        }
+        $crate::intercept!(@why $flav $name $why);
+    };
+    // Always unsupported.
+    (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
+        refuse($($obj:tt)+) because $why:expr; }) => {
+        $crate::entry! {
+            $flav [$($attr)*] $name($($p: $t),*) ve() obj($($obj)+) form(refused()) |func| {
+                Err($crate::api::unsupported(false, $why))
+            }
+        }
+        $crate::intercept!(@why $flav $name $why);
+    };
+    // The reason of a refusal, visible to the layers above (the Fortran entry points refuse alike).
+    (@why int $name:ident $why:expr) => {
         $crate::api::paste::paste! {
             #[doc(hidden)]
-            #[allow(non_snake_case, unused_variables, clippy::too_many_arguments)]
-            #[inline(never)]
-            pub unsafe fn [<mpive_f_ $name:lower>]($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int $(, $h: usize)*) {
-                static REAL: $crate::real::Real = $crate::real::Real::in_scope(stringify!([<p $name:lower _>]), $crate::real::Scope::Global);
-                if $fwd {
-                    let Some(f) = REAL.get() else {
-                        // SAFETY: the application's ierror.
-                        return unsafe { $crate::fortran::set(ierror, $crate::real::missing(stringify!([<p $name:lower _>]))) };
-                    };
-                    // SAFETY: pmpi_x_ is the MPI's own Fortran entry point, with the same arguments.
-                    return unsafe {
-                        std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($crate::fptr!($p),)* *mut std::ffi::c_int $(, $crate::fusize!($h))*)>(f)(
-                            $($p,)* ierror $(, $h)*
-                        )
-                    };
-                }
-                let rc: std::ffi::c_int = $body;
-                // SAFETY: the application's ierror.
-                unsafe { $crate::fortran::set(ierror, rc) }
-            }
-            $crate::intercept!(@fexport [<mpive_f_ $name:lower>] ($($p),*) [$($h)*]
-                [<$name:lower>] [<$name:lower _>] [<$name:lower __>] [<$name:upper>] [<o $name:lower _f>] $([<$name:lower _ $f08 _>])?);
+            #[allow(non_upper_case_globals)]
+            pub(crate) const [<$name _REFUSED>]: &str = $why;
         }
     };
-    (@fexport $inner:ident $args:tt $hidden:tt $export:ident $($more:ident)*) => {
-        $crate::intercept!(@fexport1 $inner $args $hidden $export);
-        $crate::intercept!(@fexport $inner $args $hidden $($more)*);
-    };
-    (@fexport $inner:ident $args:tt $hidden:tt) => {};
-    (@fexport1 $inner:ident ($($p:ident),*) [$($h:ident)*] $export:ident) => {
-        #[no_mangle]
-        #[allow(non_snake_case, clippy::too_many_arguments)]
-        pub unsafe extern "C" fn $export($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int $(, $h: usize)*) {
-            // SAFETY: the application's Fortran arguments, passed on.
-            unsafe { $inner($($p,)* ierror $(, $h)*) }
+    (@why large $name:ident $why:expr) => {};
+
+    // ---- The chapter's table as data -------------------------------------------------------------------
+    (@table ($d:tt) $($entries:tt)*) => {
+        /// This chapter's table: `table!(m)` hands its entries to the macro `m`.
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! table {
+            ($d($d m:tt)*) => { $d($d m)*! { $($entries)* } };
         }
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use table;
     };
 
-    // Staged, completed before returning.
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            blocking($($obj:tt)+) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
-        $($rest:tt)*
-    ) => {
-        $crate::entry! {
-            $(#[$attr])*
-            fn $name($($p: $t),*) ve($($v),+) |real| {
-                $crate::requests::blocking($crate::err_obj!($($obj)+), stringify!($name), |plan| {
-                    // SAFETY: the arguments are the application's, as the message form expects.
-                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                    unsafe { plan.load() }?;
-                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                    Ok(unsafe { real($($p),*) })
-                })
-            }
-        }
-        $crate::intercept!($($rest)*);
-    };
-
-    // Staged, completed by a later completion call on the request.
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            nonblocking($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
-        $($rest:tt)*
-    ) => {
-        $crate::intercept!(@post [$(#[$attr])*] $name ($($p: $t),*) Once ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
-        $crate::intercept!($($rest)*);
-    };
-
-    // Persistent: staged now, loaded at every MPI_Start.
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            persistent($objk:ident $($obj:ident)? ; $req:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
-        $($rest:tt)*
-    ) => {
-        $crate::intercept!(@post [$(#[$attr])*] $name ($($p: $t),*) Persistent ($objk $($obj)?; $req) ($($v),+) ($($r),+) $form ($($a),*));
-        $crate::intercept!($($rest)*);
-    };
-
-    // Nonblocking and persistent alike: staged and loaded now, then tracked under the request the real
-    // call returns (persistent ones are loaded at init too: MPICH 4.0's persistent Gather and Allgather
-    // read the send buffer when the request is created, so host and VE buffers behave alike).
-    (@post [$(#[$attr:meta])*] $name:ident ($($p:ident : $t:ident),*) $kind:ident ($objk:ident $($obj:ident)?; $req:ident)
-        ($($v:ident),+) ($($r:ident),+) $form:ident ($($a:ident),*)) => {
-        $crate::entry! {
-            $(#[$attr])*
-            fn $name($($p: $t),*) ve($($v),+) |real| {
-                let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<std::ffi::c_int> {
-                    // SAFETY: the arguments are the application's, as the message form expects.
-                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                    unsafe { plan.load() }?;
-                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                    Ok(unsafe { real($($p),*) })
-                };
-                // SAFETY: $req is the application's request out-argument.
-                unsafe { $crate::requests::post($crate::err_obj!($objk $($obj)?), stringify!($name), $req, $crate::api::kind_of!($kind), body) }
-            }
-        }
-    };
-
-    // Split collective, begin part (MPI-IO): staged and loaded now; the staging waits for the end part
-    // in a table keyed by the file handle ([`crate::msg::split_begin`]).
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            split_begin(File $fh:ident) ve($v:ident) => ($r:ident) = $form:ident($($a:ident),* $(,)?);
-        $($rest:tt)*
-    ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if !$crate::ve::is_ve($v as *const std::ffi::c_void) || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
-            }
-            let app = $v as *const std::ffi::c_void;
-            let body = |plan: &mut $crate::stage::Plan| -> $crate::errors::Result<(std::ffi::c_int, *const std::ffi::c_void)> {
-                // SAFETY: the arguments are the application's, as the message form expects.
-                let ($r,) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                // SAFETY: the VE buffer belongs to the application and is allocated during its call.
-                unsafe { plan.load() }?;
-                // SAFETY: the staged buffer replaces the VE one; all else is forwarded unchanged.
-                Ok((unsafe { real($($p),*) }, $r as *const std::ffi::c_void))
-            };
-            // SAFETY: $fh and $v are the application's arguments.
-            unsafe { $crate::msg::split_begin($fh, stringify!($name), app, body) }
-        }
-        $crate::intercept!($($rest)*);
-    };
-
-    // Split collective, end part: completes with the staging its begin part kept, then copies back.
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            split_end(File $fh:ident) ve($v:ident) status($st:ident);
-        $($rest:tt)*
-    ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            let Some(real) = $crate::real_fn!($name($($t),*)) else { return $crate::real::missing(stringify!($name)) };
-            if !$crate::ve::is_ve($v as *const std::ffi::c_void) || $crate::stage::reentered() {
-                // SAFETY: forwarding the application's arguments unchanged.
-                return unsafe { real($($p),*) };
-            }
-            let call = |staged: *const std::ffi::c_void, status: *mut std::ffi::c_void| -> std::ffi::c_int {
-                let $v = staged as _;
-                let $st = status as _;
-                // SAFETY: the staged buffer and a status replace the application's; all else is unchanged.
-                unsafe { real($($p),*) }
-            };
-            // SAFETY: $fh, $v and $st are the application's arguments.
-            unsafe { $crate::msg::split_end($fh, stringify!($name), $v as *const std::ffi::c_void, $st as *mut std::ffi::c_void, call) }
-        }
-        $crate::intercept!($($rest)*);
-    };
-
-    // Unsupported with VE buffers, forwarded with host buffers.
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            refuse_ve($($obj:tt)+) ve($($v:ident),+) because $why:expr;
-        $($rest:tt)*
-    ) => {
-        $crate::entry! {
-            $(#[$attr])*
-            fn $name($($p: $t),*) ve($($v),+) |real| {
-                $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), true, $why)
-            }
-        }
-        $crate::intercept!($($rest)*);
-    };
-
-    // Always unsupported.
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            refuse($($obj:tt)+) because $why:expr;
-        $($rest:tt)*
-    ) => {
-        $(#[$attr])*
-        #[no_mangle]
-        #[allow(non_snake_case, unused_variables)]
-        pub unsafe extern "C" fn $name($($p: $crate::ty!($t)),*) -> std::ffi::c_int {
-            $crate::api::unsupported($crate::err_obj!($($obj)+), stringify!($name), false, $why)
-        }
-        $crate::intercept!($($rest)*);
-    };
-
-    // One-sided: staged now, origin buffers loaded; the staging is kept per window and target until
-    // the synchronization that completes the operation stores the results (src/rma.rs).
-    (
-        $(#[$attr:meta])*
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            rma(Win $win:ident ; $target:ident) ve($($v:ident),+) => ($($r:ident),+) = $form:ident($($a:ident),* $(,)?);
-        $($rest:tt)*
-    ) => {
-        $crate::entry! {
-            $(#[$attr])*
-            fn $name($($p: $t),*) ve($($v),+) |real| {
-                $crate::rma::issue($win, $target, stringify!($name), |plan| {
-                    // SAFETY: the arguments are the application's, as the message form expects.
-                    let ($($r,)+) = unsafe { $crate::msg::$form(plan, $($a),*) }?;
-                    // SAFETY: the VE buffers belong to the application and are allocated during its call.
-                    unsafe { plan.load() }?;
-                    // SAFETY: staged buffers replace VE ones; all else is forwarded unchanged.
-                    Ok(unsafe { real($($p),*) })
-                })
-            }
-        }
-        $crate::intercept!($($rest)*);
+    ($($entries:tt)*) => {
+        $crate::intercept!(@c $($entries)*);
+        $crate::intercept!(@table ($) $($entries)*);
     };
 }
 
-/// Fortran entry points for a hand-written C function of the shim (not a table entry), such as the
+/// Fortran entry points for hand-written C functions of the shim (not table entries), such as the
 /// synchronization calls that complete staged one-sided operations:
 ///
 /// ```ignore
@@ -735,82 +492,39 @@ macro_rules! intercept {
 /// }
 /// ```
 ///
-/// writes `mpi_win_fence`, `mpi_win_fence_`, `mpi_win_fence__`, `MPI_WIN_FENCE`, `ompi_win_fence_f`
-/// and `mpi_win_fence_f08_`. While the condition is false (nothing staged), or where the MPI's binding
-/// reaches the C function by itself (MPICH's `mpif.h`/`use mpi` ones), each calls the MPI's own
-/// Fortran function; otherwise it converts the arguments like a table entry's Fortran variant (the
-/// kinds of [`f2c!`], no strings or arrays of handles) and calls the shim's C `MPI_X`, which must be
-/// in scope. The f08 name is needed because MPICH's `use mpi_f08` calls without buffers, and Open
-/// MPI's with LOGICAL arguments, call `PMPI_X` or `pmpi_x_` directly.
+/// leaves the list in the chapter as the macro `wrapped!`, from which the Fortran layer writes
+/// `mpi_win_fence`, `mpi_win_fence_`, `mpi_win_fence__`, `MPI_WIN_FENCE`, `ompi_win_fence_f` and
+/// `mpi_win_fence_f08_` (see [`crate::fortran`]): while the condition is false they call the MPI's
+/// own Fortran function, otherwise the shim's C `MPI_X` with the arguments converted.
 #[macro_export]
 macro_rules! fortran_wrap {
-    () => {};
-    ($(#[$attr:meta])* fn $name:ident ( $($p:ident : $t:ident),* $(,)? ) when $when:expr; $($rest:tt)*) => {
-        $crate::api::paste::paste! {
-            #[doc(hidden)]
-            #[allow(non_snake_case, unused_variables, clippy::too_many_arguments)]
-            #[inline(never)]
-            pub unsafe fn [<mpive_fw_ $name:lower>](f08: bool, $($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int) {
-                static F77: $crate::real::Real = $crate::real::Real::in_scope(stringify!([<p $name:lower _>]), $crate::real::Scope::Global);
-                static F08: $crate::real::Real = $crate::real::Real::in_scope(stringify!([<$name:lower _f08_>]), $crate::real::Scope::Next);
-                if !($when) || $crate::stage::reentered() || (!f08 && $crate::fortran::f77_reaches_c()) {
-                    let real = if f08 { &F08 } else { &F77 };
-                    let Some(f) = real.get() else {
-                        // SAFETY: the application's ierror.
-                        return unsafe { $crate::fortran::set(ierror, $crate::real::missing(real.name())) };
-                    };
-                    // SAFETY: the MPI's own Fortran entry point, with the same arguments.
-                    return unsafe {
-                        std::mem::transmute::<*mut std::ffi::c_void, unsafe extern "C" fn($($crate::fptr!($p),)* *mut std::ffi::c_int)>(f)($($p,)* ierror)
-                    };
-                }
-                let rc = $crate::fortran::guard(stringify!($name), || {
-                    let mut cx = $crate::fortran::Cx::new();
-                    $(
-                        #[allow(unused_unsafe)]
-                        let $p = $crate::f2c!($t, $p, cx);
-                    )*
-                    // SAFETY: the shim's C entry point, with the converted arguments.
-                    let rc = unsafe { $name($($p),*) };
-                    // SAFETY: the Fortran out-arguments recorded in cx are the application's.
-                    unsafe { cx.finish(rc) };
-                    rc
-                });
-                // SAFETY: the application's ierror.
-                unsafe { $crate::fortran::set(ierror, rc) }
-            }
-            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:lower>]);
-            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:lower _>]);
-            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:lower __>]);
-            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<$name:upper>]);
-            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] false ($($p),*) [<o $name:lower _f>]);
-            $crate::fortran_wrap!(@export [<mpive_fw_ $name:lower>] true ($($p),*) [<$name:lower _f08_>]);
+    (@table ($d:tt) $($entries:tt)*) => {
+        /// This chapter's hand-written functions with Fortran entry points: `wrapped!(m)` hands them to `m`.
+        #[doc(hidden)]
+        #[allow(unused_macros)]
+        macro_rules! wrapped {
+            ($d($d m:tt)*) => { $d($d m)*! { $($entries)* } };
         }
-        $crate::fortran_wrap!($($rest)*);
+        #[doc(hidden)]
+        #[allow(unused_imports)]
+        pub(crate) use wrapped;
     };
-    (@export $inner:ident $f08:literal ($($p:ident),*) $export:ident) => {
-        #[no_mangle]
-        #[allow(non_snake_case, clippy::too_many_arguments)]
-        pub unsafe extern "C" fn $export($($p: *mut std::ffi::c_void,)* ierror: *mut std::ffi::c_int) {
-            // SAFETY: the application's Fortran arguments, passed on.
-            unsafe { $inner($f08, $($p,)* ierror) }
-        }
+    ($($entries:tt)*) => {
+        $crate::fortran_wrap!(@table ($) $($entries)*);
     };
 }
 
-/// Reports an unsupported operation through `obj`'s error handler.
-/// `ve` says that the call was refused because a buffer is in VE memory.
-pub fn unsupported(obj: crate::errors::Obj, func: &'static str, ve: bool, why: &str) -> std::ffi::c_int {
+/// The error of an unsupported operation; `ve` says that it was refused because a buffer is in VE
+/// memory.
+pub fn unsupported(ve: bool, why: &str) -> crate::errors::Error {
     let what = if ve { "not supported with VE buffers by libmpi-ve" } else { "not supported by libmpi-ve" };
-    let e = crate::errors::Error::new(crate::abi::Class::Unsupported, format!("{what}: {why}"));
-    let r = std::panic::catch_unwind(|| Err(e));
-    crate::errors::finish(obj, func, r)
+    crate::errors::Error::new(crate::abi::Class::Unsupported, format!("{what}: {why}"))
 }
 
 #[doc(hidden)]
 pub use paste;
 
-/// The request kind of a `_c` nonblocking or persistent entry.
+/// The request kind of a nonblocking or persistent entry.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __mpive_kind_of {
@@ -819,12 +533,3 @@ macro_rules! __mpive_kind_of {
 }
 #[doc(hidden)]
 pub use __mpive_kind_of as kind_of;
-
-/// The return code of a call whose outcome is `r`: errors of the shim go through `obj`'s handler.
-pub fn settle(obj: crate::errors::Obj, func: &'static str, r: crate::errors::Result<std::ffi::c_int>) -> std::ffi::c_int {
-    match r {
-        Ok(rc) => rc,
-        // SAFETY: obj holds a handle the application passed to func.
-        Err(e) => unsafe { crate::errors::raise(obj, func, &e) },
-    }
-}

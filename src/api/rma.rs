@@ -10,6 +10,8 @@
 //! none) and are not intercepted; attaching VE memory to a dynamic window is refused.
 
 use crate::abi::{Aint, Handle};
+use crate::errors::Obj;
+use crate::ffi;
 use crate::intercept;
 use crate::rma::{self, Sync};
 use std::ffi::{c_int, c_void};
@@ -99,16 +101,21 @@ intercept! {
 macro_rules! sync_calls {
     ($( $(#[$attr:meta])* fn $name:ident ( $($p:ident : $t:ident),* ) on $w:ident => $s:expr; )*) => {$(
         $(#[$attr])*
+        ///
+        /// # Safety
+        /// Called with the arguments the MPI standard specifies for this function.
         #[no_mangle]
         #[allow(non_snake_case)]
         pub unsafe extern "C" fn $name($($p: crate::ty!($t)),*) -> c_int {
-            let Some(real) = crate::real_fn!($name($($t),*)) else { return crate::real::missing(stringify!($name)) };
+            let Some(real) = crate::pmpi_fn!($name($($t),*)) else { return crate::real::missing(stringify!($name)) };
             if !(rma::any() || crate::requests::orphans()) || crate::stage::reentered() {
                 // SAFETY: forwarding the application's arguments unchanged.
                 return unsafe { real($($p),*) };
             }
-            // SAFETY: the application's arguments; the real function gets them unchanged.
-            unsafe { rma::sync($w, stringify!($name), $s, || real($($p),*)) }
+            ffi::boundary(Obj::Win($w), stringify!($name), || {
+                // SAFETY: the application's arguments; the real function gets them unchanged.
+                Ok(unsafe { rma::sync($w, stringify!($name), $s, || real($($p),*)) })
+            })
         }
     )*};
 }
@@ -141,25 +148,35 @@ sync_calls! {
 }
 
 /// §12.2.1 Window creation: a VE base gets a host shadow window (see [`crate::rma`]).
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Win_create(base: *mut c_void, size: Aint, disp_unit: c_int, info: Handle, comm: Handle, win: *mut c_void) -> c_int {
-    let Some(real) = crate::real_fn!(MPI_Win_create(Buf, Aint, Int, Info, Comm, HandleOut)) else {
+    let Some(real) = crate::pmpi_fn!(MPI_Win_create(Buf, Aint, Int, Info, Comm, HandleOut)) else {
         return crate::real::missing("MPI_Win_create");
     };
     if !crate::ve::is_ve(base) || size == 0 || crate::stage::reentered() {
         // SAFETY: forwarding the application's arguments unchanged.
         return unsafe { real(base, size, disp_unit, info, comm, win) };
     }
-    // SAFETY: the application's arguments, with the shadow as base.
-    unsafe { rma::create(base as usize, size, comm, win, "MPI_Win_create", |shadow| real(shadow, size, disp_unit, info, comm, win)) }
+    ffi::boundary(Obj::Comm(comm), "MPI_Win_create", || {
+        // SAFETY: the application's arguments, with the shadow as base.
+        Ok(unsafe { rma::create(base as usize, size, comm, win, "MPI_Win_create", |shadow| real(shadow, size, disp_unit, info, comm, win)) })
+    })
 }
 
 /// §12.2.1 Window creation with an MPI_Aint displacement unit (MPI-4). On an MPI without it (Open MPI
 /// 4.1) this is MPI_Win_create with the unit as an int: mpi4py calls MPI_Win_create_c whenever the
 /// symbol exists.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_unit: Aint, info: Handle, comm: Handle, win: *mut c_void) -> c_int {
-    let Some(real) = crate::real_fn!(MPI_Win_create_c(Buf, Aint, Aint, Info, Comm, HandleOut)) else {
+    let Some(real) = crate::pmpi_fn!(MPI_Win_create_c(Buf, Aint, Aint, Info, Comm, HandleOut)) else {
         return match c_int::try_from(disp_unit) {
             // SAFETY: the application's arguments, with the unit narrowed losslessly.
             Ok(unit) => unsafe { MPI_Win_create(base, size, unit, info, comm, win) },
@@ -177,37 +194,53 @@ pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_un
         // SAFETY: forwarding the application's arguments unchanged.
         return unsafe { real(base, size, disp_unit, info, comm, win) };
     }
-    // SAFETY: the application's arguments, with the shadow as base.
-    unsafe { rma::create(base as usize, size, comm, win, "MPI_Win_create_c", |shadow| real(shadow, size, disp_unit, info, comm, win)) }
+    ffi::boundary(Obj::Comm(comm), "MPI_Win_create_c", || {
+        // SAFETY: the application's arguments, with the shadow as base.
+        Ok(unsafe { rma::create(base as usize, size, comm, win, "MPI_Win_create_c", |shadow| real(shadow, size, disp_unit, info, comm, win)) })
+    })
 }
 
 /// §12.2.7 Window attributes: a shadowed window reports the application's VE base and
 /// MPI_WIN_SEPARATE.
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Win_get_attr(win: Handle, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
-    let Some(real) = crate::real_fn!(MPI_Win_get_attr(Win, Int, Buf, IntOut)) else {
-        return crate::real::missing("MPI_Win_get_attr");
-    };
-    if rma::any() && !crate::stage::reentered() {
-        // SAFETY: the application's out-arguments.
-        if let Some(rc) = unsafe { rma::get_attr(win, win_keyval, attribute_val, flag) } {
-            return rc;
+    ffi::boundary(Obj::Win(win), "MPI_Win_get_attr", || {
+        let Some(real) = crate::pmpi_fn!(MPI_Win_get_attr(Win, Int, Buf, IntOut)) else {
+            return Ok(crate::real::missing("MPI_Win_get_attr"));
+        };
+        if rma::any() && !crate::stage::reentered() {
+            // SAFETY: the application's out-arguments.
+            if let Some(rc) = unsafe { rma::get_attr(win, win_keyval, attribute_val, flag) } {
+                return Ok(rc);
+            }
         }
-    }
-    // SAFETY: forwarding the application's arguments unchanged.
-    unsafe { real(win, win_keyval, attribute_val, flag) }
+        // SAFETY: forwarding the application's arguments unchanged.
+        Ok(unsafe { real(win, win_keyval, attribute_val, flag) })
+    })
 }
 
-/// §12.2.5 Window destruction: completes what is staged and drops the shadow.
+/// §12.2.5 Window destruction: completes what is staged and drops the shadow. (Its own errors go
+/// through the window's handler; the window is known only through `win` here, so a panic outside
+/// that goes through MPI_COMM_WORLD's.)
+///
+/// # Safety
+/// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
+/// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
 pub unsafe extern "C" fn MPI_Win_free(win: *mut c_void) -> c_int {
-    let Some(real) = crate::real_fn!(MPI_Win_free(HandleOut)) else { return crate::real::missing("MPI_Win_free") };
+    let Some(real) = crate::pmpi_fn!(MPI_Win_free(HandleOut)) else { return crate::real::missing("MPI_Win_free") };
     if !rma::any() || crate::stage::reentered() || win.is_null() {
         // SAFETY: forwarding the application's arguments unchanged.
         return unsafe { real(win) };
     }
-    // SAFETY: the application's argument.
-    unsafe { rma::free(win, "MPI_Win_free", || real(win)) }
+    ffi::boundary(Obj::World, "MPI_Win_free", || {
+        // SAFETY: the application's argument.
+        Ok(unsafe { rma::free(win, "MPI_Win_free", || real(win)) })
+    })
 }
 
 // Fortran: Open MPI's bindings call PMPI_Win_fence..., MPICH's f08 ones too.

@@ -20,7 +20,7 @@
 use super::{request, request_c2f, sentinels, set, status_c2f};
 use crate::abi::{Handle, StatusBuf};
 use crate::api::completion as c;
-use crate::real::{abi, Real, Scope};
+use crate::real::{abi, Scope};
 use std::ffi::{c_int, c_void};
 
 type P = *mut c_void;
@@ -107,10 +107,9 @@ fn f08_statuses(f: P) -> P {
 /// Calls the MPI's own Fortran function `$name` (looked up in `$scope`) with `$a` and ierror, and returns.
 macro_rules! forward {
     ($name:literal, $scope:ident, ($($a:ident),*) $ierr:ident) => {{
-        static R: Real = Real::in_scope($name, $scope);
-        match R.get() {
+        match crate::real_fn!($name, $scope, fn($(forward!(@p $a),)* Ierr)) {
             // SAFETY: the MPI's Fortran entry point, with the application's arguments.
-            Some(f) => unsafe { std::mem::transmute::<P, unsafe extern "C" fn($(forward!(@p $a),)* Ierr)>(f)($($a,)* $ierr) },
+            Some(f) => unsafe { f($($a,)* $ierr) },
             // SAFETY: the application's ierror.
             None => unsafe { set($ierr, crate::real::missing($name)) },
         }
@@ -119,57 +118,18 @@ macro_rules! forward {
     (@p $a:ident) => { P };
 }
 
-/// Exports an `mpif.h`/`use mpi` completion call `f77_x` under the names `mpi_x`, `mpi_x_`, `mpi_x__`,
-/// `MPI_X` and `ompi_x_f`, and the `use mpi_f08` one `f08_x` as `mpi_x_f08_`.
-macro_rules! names {
-    ($x:ident ($($a:ident),*)) => {
-        paste::paste! {
-            #[no_mangle] #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<mpi_ $x>]($($a: P,)* ierror: Ierr) {
-                // SAFETY: the application's arguments.
-                unsafe { [<f77_ $x>]($($a,)* ierror) }
-            }
-            #[no_mangle] #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<mpi_ $x _>]($($a: P,)* ierror: Ierr) {
-                // SAFETY: the application's arguments.
-                unsafe { [<f77_ $x>]($($a,)* ierror) }
-            }
-            #[no_mangle] #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<mpi_ $x __>]($($a: P,)* ierror: Ierr) {
-                // SAFETY: the application's arguments.
-                unsafe { [<f77_ $x>]($($a,)* ierror) }
-            }
-            #[no_mangle] #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<MPI_ $x:upper>]($($a: P,)* ierror: Ierr) {
-                // SAFETY: the application's arguments.
-                unsafe { [<f77_ $x>]($($a,)* ierror) }
-            }
-            #[no_mangle] #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<ompi_ $x _f>]($($a: P,)* ierror: Ierr) {
-                // SAFETY: the application's arguments.
-                unsafe { [<f77_ $x>]($($a,)* ierror) }
-            }
-            #[no_mangle] #[allow(non_snake_case)]
-            pub unsafe extern "C" fn [<mpi_ $x _f08_>]($($a: P,)* ierror: Ierr) {
-                // SAFETY: the application's arguments.
-                unsafe { [<f08_ $x>]($($a,)* ierror) }
-            }
-        }
-    };
-}
-
 const G: Scope = Scope::Global;
 const N: Scope = Scope::Next;
 
 // ---- MPI_Wait / MPI_Test -------------------------------------------------------------------------
 
-names!(wait(a, b));
+crate::fortran_names!(MPI_Wait (a, b) [] { f77_wait } { f08_wait });
 unsafe fn f77_wait(freq: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_wait_", G, (freq, fst) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Wait", || unsafe {
+    let rc = super::guard("mpi_wait", "MPI_Wait", || Ok(unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
         let mut own = StatusBuf::new();
@@ -182,7 +142,7 @@ unsafe fn f77_wait(freq: P, fst: P, ierror: Ierr) {
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -195,18 +155,18 @@ unsafe fn f08_wait(freq: P, fst: P, ierror: Ierr) {
         return unsafe { f77_wait(freq, fst, ierror) };
     }
     // SAFETY: MPICH's f08 request and status are laid out as in C.
-    let rc = super::guard("MPI_Wait", || unsafe { c::MPI_Wait(freq, f08_status(fst)) });
+    let rc = super::guard("mpi_wait", "MPI_Wait", || Ok(unsafe { c::MPI_Wait(freq, f08_status(fst)) }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(test(a, b, c));
+crate::fortran_names!(MPI_Test (a, b, c) [] { f77_test } { f08_test });
 unsafe fn f77_test(freq: P, fflag: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_test_", G, (freq, fflag, fst) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Test", || unsafe {
+    let rc = super::guard("mpi_test", "MPI_Test", || Ok(unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
         let mut own = StatusBuf::new();
@@ -221,7 +181,7 @@ unsafe fn f77_test(freq: P, fflag: P, fst: P, ierror: Ierr) {
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -234,12 +194,12 @@ unsafe fn f08_test(freq: P, fflag: P, fst: P, ierror: Ierr) {
         return unsafe { f77_test(freq, fflag, fst, ierror) };
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Test", || unsafe {
+    let rc = super::guard("mpi_test", "MPI_Test", || Ok(unsafe {
         let mut flag = 0;
         let rc = c::MPI_Test(freq, &mut flag, f08_status(fst));
         logical(fflag, flag);
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -256,13 +216,13 @@ unsafe fn any_back(freqs: P, creqs: &[u64], cidx: c_int) -> c_int {
     cidx + 1
 }
 
-names!(waitany(a, b, c, d));
+crate::fortran_names!(MPI_Waitany (a, b, c, d) [] { f77_waitany } { f08_waitany });
 unsafe fn f77_waitany(fcount: P, freqs: P, findex: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_waitany_", G, (fcount, freqs, findex, fst) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Waitany", || unsafe {
+    let rc = super::guard("mpi_waitany", "MPI_Waitany", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         let mut own = StatusBuf::new();
@@ -276,7 +236,7 @@ unsafe fn f77_waitany(fcount: P, freqs: P, findex: P, fst: P, ierror: Ierr) {
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -289,18 +249,18 @@ unsafe fn f08_waitany(fcount: P, freqs: P, findex: P, fst: P, ierror: Ierr) {
         return unsafe { f77_waitany(fcount, freqs, findex, fst, ierror) };
     }
     // SAFETY: MPICH's f08 arguments are laid out as in C; its own binding passes the index unchanged.
-    let rc = super::guard("MPI_Waitany", || unsafe { c::MPI_Waitany(super::int(fcount), freqs, findex as *mut c_int, f08_status(fst)) });
+    let rc = super::guard("mpi_waitany", "MPI_Waitany", || Ok(unsafe { c::MPI_Waitany(super::int(fcount), freqs, findex as *mut c_int, f08_status(fst)) }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(testany(a, b, c, d, e));
+crate::fortran_names!(MPI_Testany (a, b, c, d, e) [] { f77_testany } { f08_testany });
 unsafe fn f77_testany(fcount: P, freqs: P, findex: P, fflag: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_testany_", G, (fcount, freqs, findex, fflag, fst) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Testany", || unsafe {
+    let rc = super::guard("mpi_testany", "MPI_Testany", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         let mut own = StatusBuf::new();
@@ -315,7 +275,7 @@ unsafe fn f77_testany(fcount: P, freqs: P, findex: P, fflag: P, fst: P, ierror: 
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -328,25 +288,25 @@ unsafe fn f08_testany(fcount: P, freqs: P, findex: P, fflag: P, fst: P, ierror: 
         return unsafe { f77_testany(fcount, freqs, findex, fflag, fst, ierror) };
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Testany", || unsafe {
+    let rc = super::guard("mpi_testany", "MPI_Testany", || Ok(unsafe {
         let mut flag = 0;
         let rc = c::MPI_Testany(super::int(fcount), freqs, findex as *mut c_int, &mut flag, f08_status(fst));
         logical(fflag, flag);
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
 // ---- MPI_Waitall / MPI_Testall -----------------------------------------------------------------
 
-names!(waitall(a, b, c));
+crate::fortran_names!(MPI_Waitall (a, b, c) [] { f77_waitall } { f08_waitall });
 unsafe fn f77_waitall(fcount: P, freqs: P, fsts: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_waitall_", G, (fcount, freqs, fsts) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Waitall", || unsafe {
+    let rc = super::guard("mpi_waitall", "MPI_Waitall", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         let mut own = Vec::new();
@@ -361,7 +321,7 @@ unsafe fn f77_waitall(fcount: P, freqs: P, fsts: P, ierror: Ierr) {
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -374,18 +334,18 @@ unsafe fn f08_waitall(fcount: P, freqs: P, fsts: P, ierror: Ierr) {
         return unsafe { f77_waitall(fcount, freqs, fsts, ierror) };
     }
     // SAFETY: MPICH's f08 arguments are laid out as in C.
-    let rc = super::guard("MPI_Waitall", || unsafe { c::MPI_Waitall(super::int(fcount), freqs, f08_statuses(fsts)) });
+    let rc = super::guard("mpi_waitall", "MPI_Waitall", || Ok(unsafe { c::MPI_Waitall(super::int(fcount), freqs, f08_statuses(fsts)) }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(testall(a, b, c, d));
+crate::fortran_names!(MPI_Testall (a, b, c, d) [] { f77_testall } { f08_testall });
 unsafe fn f77_testall(fcount: P, freqs: P, fflag: P, fsts: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_testall_", G, (fcount, freqs, fflag, fsts) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Testall", || unsafe {
+    let rc = super::guard("mpi_testall", "MPI_Testall", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         let mut own = Vec::new();
@@ -404,7 +364,7 @@ unsafe fn f77_testall(fcount: P, freqs: P, fflag: P, fsts: P, ierror: Ierr) {
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -417,12 +377,12 @@ unsafe fn f08_testall(fcount: P, freqs: P, fflag: P, fsts: P, ierror: Ierr) {
         return unsafe { f77_testall(fcount, freqs, fflag, fsts, ierror) };
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Testall", || unsafe {
+    let rc = super::guard("mpi_testall", "MPI_Testall", || Ok(unsafe {
         let mut flag = 0;
         let rc = c::MPI_Testall(super::int(fcount), freqs, &mut flag, f08_statuses(fsts));
         logical(fflag, flag);
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -448,13 +408,13 @@ unsafe fn some_back(freqs: P, creqs: &[u64], outcount: c_int, indices: P, csts: 
     }
 }
 
-names!(waitsome(a, b, c, d, e));
+crate::fortran_names!(MPI_Waitsome (a, b, c, d, e) [] { f77_waitsome } { f08_waitsome });
 unsafe fn f77_waitsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_waitsome_", G, (fcount, freqs, fout, findices, fsts) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Waitsome", || unsafe {
+    let rc = super::guard("mpi_waitsome", "MPI_Waitsome", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         let mut own = Vec::new();
@@ -466,7 +426,7 @@ unsafe fn f77_waitsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierro
             (fout as *mut c_int).write_unaligned(out);
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -479,20 +439,20 @@ unsafe fn f08_waitsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierro
         return unsafe { f77_waitsome(fcount, freqs, fout, findices, fsts, ierror) };
     }
     // SAFETY: MPICH's f08 arguments are laid out as in C; its own binding passes the indices unchanged.
-    let rc = super::guard("MPI_Waitsome", || unsafe {
+    let rc = super::guard("mpi_waitsome", "MPI_Waitsome", || Ok(unsafe {
         c::MPI_Waitsome(super::int(fcount), freqs, fout as *mut c_int, findices as *mut c_int, f08_statuses(fsts))
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(testsome(a, b, c, d, e));
+crate::fortran_names!(MPI_Testsome (a, b, c, d, e) [] { f77_testsome } { f08_testsome });
 unsafe fn f77_testsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_testsome_", G, (fcount, freqs, fout, findices, fsts) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Testsome", || unsafe {
+    let rc = super::guard("mpi_testsome", "MPI_Testsome", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         let mut own = Vec::new();
@@ -504,7 +464,7 @@ unsafe fn f77_testsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierro
             (fout as *mut c_int).write_unaligned(out);
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -517,22 +477,22 @@ unsafe fn f08_testsome(fcount: P, freqs: P, fout: P, findices: P, fsts: P, ierro
         return unsafe { f77_testsome(fcount, freqs, fout, findices, fsts, ierror) };
     }
     // SAFETY: as for f08_waitsome.
-    let rc = super::guard("MPI_Testsome", || unsafe {
+    let rc = super::guard("mpi_testsome", "MPI_Testsome", || Ok(unsafe {
         c::MPI_Testsome(super::int(fcount), freqs, fout as *mut c_int, findices as *mut c_int, f08_statuses(fsts))
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
 // ---- MPI_Request_get_status, MPI_Request_free, MPI_Start, MPI_Startall -------------------------
 
-names!(request_get_status(a, b, c));
+crate::fortran_names!(MPI_Request_get_status (a, b, c) [] { f77_request_get_status } { f08_request_get_status });
 unsafe fn f77_request_get_status(freq: P, fflag: P, fst: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_request_get_status_", G, (freq, fflag, fst) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Request_get_status", || unsafe {
+    let rc = super::guard("mpi_request_get_status", "MPI_Request_get_status", || Ok(unsafe {
         let mut own = StatusBuf::new();
         let (cst, copy) = status_for(fst, &mut own);
         let mut flag = 0;
@@ -544,7 +504,7 @@ unsafe fn f77_request_get_status(freq: P, fflag: P, fst: P, ierror: Ierr) {
             }
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -557,23 +517,23 @@ unsafe fn f08_request_get_status(freq: P, fflag: P, fst: P, ierror: Ierr) {
         return unsafe { f77_request_get_status(freq, fflag, fst, ierror) };
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Request_get_status", || unsafe {
+    let rc = super::guard("mpi_request_get_status", "MPI_Request_get_status", || Ok(unsafe {
         let mut flag = 0;
         let rc = c::MPI_Request_get_status(request(freq), &mut flag, f08_status(fst));
         logical(fflag, flag);
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(request_free(a));
+crate::fortran_names!(MPI_Request_free (a) [] { f77_request_free } { f08_request_free });
 unsafe fn f77_request_free(freq: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_request_free_", G, (freq) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Request_free", || unsafe {
+    let rc = super::guard("mpi_request_free", "MPI_Request_free", || Ok(unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
         let rc = c::MPI_Request_free(creq.as_mut_ptr() as P);
@@ -581,7 +541,7 @@ unsafe fn f77_request_free(freq: P, ierror: Ierr) {
             request_back(freq, &creq, 0);
         }
         rc
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -594,22 +554,22 @@ unsafe fn f08_request_free(freq: P, ierror: Ierr) {
         return unsafe { f77_request_free(freq, ierror) };
     }
     // SAFETY: MPICH's f08 request is a C request.
-    let rc = super::guard("MPI_Request_free", || unsafe { c::MPI_Request_free(freq) });
+    let rc = super::guard("mpi_request_free", "MPI_Request_free", || Ok(unsafe { c::MPI_Request_free(freq) }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(start(a));
+crate::fortran_names!(MPI_Start (a) [] { f77_start } { f08_start });
 unsafe fn f77_start(freq: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_start_", G, (freq) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Start", || unsafe {
+    let rc = super::guard("mpi_start", "MPI_Start", || Ok(unsafe {
         let mut creq = [0u64];
         abi().set_handle_at(creq.as_mut_ptr() as P, 0, request(freq));
         c::MPI_Start(creq.as_mut_ptr() as P)
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -622,22 +582,22 @@ unsafe fn f08_start(freq: P, ierror: Ierr) {
         return unsafe { f77_start(freq, ierror) };
     }
     // SAFETY: MPICH's f08 request is a C request.
-    let rc = super::guard("MPI_Start", || unsafe { c::MPI_Start(freq) });
+    let rc = super::guard("mpi_start", "MPI_Start", || Ok(unsafe { c::MPI_Start(freq) }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
 
-names!(startall(a, b));
+crate::fortran_names!(MPI_Startall (a, b) [] { f77_startall } { f08_startall });
 unsafe fn f77_startall(fcount: P, freqs: P, ierror: Ierr) {
     if !slow_f77() {
         forward!("pmpi_startall_", G, (fcount, freqs) ierror);
     }
     // SAFETY: the application's Fortran arguments, converted as the MPI's own binding would.
-    let rc = super::guard("MPI_Startall", || unsafe {
+    let rc = super::guard("mpi_startall", "MPI_Startall", || Ok(unsafe {
         let n = super::int(fcount);
         let mut creqs = requests_f2c(freqs, n);
         c::MPI_Startall(n, creqs.as_mut_ptr() as P)
-    });
+    }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -650,7 +610,7 @@ unsafe fn f08_startall(fcount: P, freqs: P, ierror: Ierr) {
         return unsafe { f77_startall(fcount, freqs, ierror) };
     }
     // SAFETY: MPICH's f08 requests are C requests.
-    let rc = super::guard("MPI_Startall", || unsafe { c::MPI_Startall(super::int(fcount), freqs) });
+    let rc = super::guard("mpi_startall", "MPI_Startall", || Ok(unsafe { c::MPI_Startall(super::int(fcount), freqs) }));
     // SAFETY: the application's ierror.
     unsafe { set(ierror, rc) };
 }
@@ -661,20 +621,22 @@ unsafe fn f08_startall(fcount: P, freqs: P, ierror: Ierr) {
 /// buffers), then the MPI's own Fortran MPI_Finalize. Open MPI's `mpi_finalize_` would skip it.
 unsafe fn finalize_then(real: (&'static str, Scope), ierror: Ierr) {
     if crate::requests::any() {
-        let _ = std::panic::catch_unwind(crate::requests::finalize);
+        crate::ffi::boundary_or("mpi_finalize", (), crate::requests::finalize);
     }
-    static G77: Real = Real::in_scope("pmpi_finalize_", Scope::Global);
-    static F08: Real = Real::in_scope("mpi_finalize_f08_", Scope::Next);
-    let r = if real.1 == Scope::Next { &F08 } else { &G77 };
-    match r.get() {
+    let f = if real.1 == Scope::Next {
+        crate::real_fn!("mpi_finalize_f08_", Scope::Next, fn(Ierr))
+    } else {
+        crate::real_fn!("pmpi_finalize_", Scope::Global, fn(Ierr))
+    };
+    match f {
         // SAFETY: the MPI's Fortran MPI_Finalize.
-        Some(f) => unsafe { std::mem::transmute::<P, unsafe extern "C" fn(Ierr)>(f)(ierror) },
+        Some(f) => unsafe { f(ierror) },
         // SAFETY: the application's ierror.
         None => unsafe { set(ierror, crate::real::missing(real.0)) },
     }
     crate::pool::trim();
 }
-names!(finalize());
+crate::fortran_names!(MPI_Finalize () [] { f77_finalize } { f08_finalize });
 unsafe fn f77_finalize(ierror: Ierr) {
     // SAFETY: the application's ierror.
     unsafe { finalize_then(("pmpi_finalize_", G), ierror) }

@@ -70,14 +70,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// for an interposer to forward to; an interposer whose function the library lacks returns
 /// [`crate::real::missing`].
 macro_rules! lib_fn {
-    ($real:expr, $F:ty) => {{
-        static REAL: crate::real::Real = crate::real::Real::in_scope($real, crate::real::Scope::Lib);
-        match REAL.get() {
-            // SAFETY: the library's function of this name has this signature.
-            Some(f) => unsafe { std::mem::transmute::<*mut std::ffi::c_void, $F>(f) },
+    ($real:expr, $F:ty) => {
+        match $crate::real_fn!($real, crate::real::Scope::Lib, $F) {
+            Some(f) => f,
             None => return crate::real::missing($real),
         }
-    }};
+    };
 }
 
 mod coll;

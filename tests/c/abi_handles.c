@@ -1,5 +1,5 @@
 /*
- * What differs between MPI ABIs, exercised with VE buffers (issue 11): handles as wide as the ABI
+ * What differs between MPI ABIs, exercised with VE buffers: handles as wide as the ABI
  * makes them (arrays of datatypes in Alltoallw, arrays of requests in Waitall/Testsome/Waitany, the
  * freed requests written back), the sentinels (MPI_IN_PLACE, MPI_STATUS(ES)_IGNORE), the status
  * layout (source, tag, error and count of every status of an array), derived datatypes (decoded

@@ -1,5 +1,5 @@
 /*
- * Issue 12: libveo round trips (copies and VE kernel calls) per message, counted exactly from
+ * libveo round trips (copies and VE kernel calls) per message, counted exactly from
  * mpive_stats_sized deltas, for contiguous data, a 1,000-block vector, an indexed type, a struct,
  * dense and gapped Allgatherv; data checked byte for byte, holes left alone (also holes that VE
  * code writes while a receive is pending), short messages, and bad VE addresses.

@@ -1,4 +1,4 @@
-"""Issue 15: mpi4pyve.util.nmpi_aveo_dma counts exactly the VE copies that an MPI call makes, per
+"""mpi4pyve.util.nmpi_aveo_dma counts exactly the VE copies that an MPI call makes, per
 direction [VE->VE, VE->VH, VH->VE], with their bytes; data checked byte for byte. Runs on every rank
 (see mpiplugin).
 

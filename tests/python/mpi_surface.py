@@ -1,4 +1,4 @@
-"""Issue 15: mpi4py-ve 1.0.1's public package surface in mpi4pyve, name by name, with its behaviour.
+"""mpi4py-ve 1.0.1's public package surface in mpi4pyve, name by name, with its behaviour.
 Runs on every rank (see mpiplugin); tests/test_python_surface.py runs it under both MPIs.
 
 The list (docs/python.md, "mpi4py-ve's package surface") is mpi4py-ve's src/mpi4pyve: __init__.py

@@ -1,4 +1,4 @@
-"""Issue 15: `import mpi4pyve.rc` and setting mpi4py's options before `from mpi4pyve import MPI`, as
+"""`import mpi4pyve.rc` and setting mpi4py's options before `from mpi4pyve import MPI`, as
 programs written for mpi4py-ve do. argv[1]: "noinit" (rc.initialize = False: the program initialises
 MPI itself) or "single" (rc(thread_level="single")). Prints "RC-OK rank=<r>" when every check held."""
 import sys
