@@ -41,7 +41,8 @@ v=$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("mpi4py
 if [ ! -f "build/mpi4py-sdist/mpi4py-$v/test/main.py" ]; then
     echo "== mpi4py $v sdist (its test suite)"
     mkdir -p build/mpi4py-sdist
-    .venv/bin/pip download -q --no-binary :all: --no-deps "mpi4py==$v" -d build/mpi4py-sdist
+    # --no-binary for mpi4py only: its build requirements (Cython) come as wheels, not compiled here
+    .venv/bin/pip download -q --no-binary mpi4py --no-deps "mpi4py==$v" -d build/mpi4py-sdist
     tar -xzf "build/mpi4py-sdist/mpi4py-$v.tar.gz" -C build/mpi4py-sdist
 fi
 
