@@ -41,16 +41,18 @@ pub fn boundary_or<T>(func: &'static str, fallback: T, f: impl FnOnce() -> T) ->
 #[cfg(feature = "fault-injection")]
 pub const FAULT_VAR: &str = "MPIVE_TEST_PANIC";
 
-/// Test hook, compiled only with the `fault-injection` feature: panics when `func` is the function
-/// named by `MPIVE_TEST_PANIC` (read once), so that the tests can force a panic in each kind of
-/// entry. Without the feature it is empty and the library holds neither the hook nor the variable's
-/// name.
+/// Test hook, compiled only with the `fault-injection` feature: panics the first time `func` is the
+/// function named by `MPIVE_TEST_PANIC` (read once), so that the tests can force a panic in each kind
+/// of entry and then check that the process goes on (later calls of the same function, such as the
+/// host receives that the pipelined protocol's interposer of MPI_Recv also sees, run normally).
+/// Without the feature it is empty and the library holds neither the hook nor the variable's name.
 #[cfg(feature = "fault-injection")]
 #[inline(never)]
 pub fn fault_point(func: &'static str) {
     static TARGET: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let target = TARGET.get_or_init(|| std::env::var(FAULT_VAR).ok().filter(|v| !v.is_empty()));
-    if target.as_deref() == Some(func) {
+    static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if target.as_deref() == Some(func) && !FIRED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         panic!("fault injected into {func} by {FAULT_VAR}");
     }
 }

@@ -2,7 +2,7 @@
 the documented error value of a `mpive_*` function), and the program goes on.
 
 The library's fault hook (`ffi::fault_point`) exists only in a build with the cargo feature
-`fault-injection`: there MPIVE_TEST_PANIC=FUNC makes the exported function FUNC panic on entry. This
+`fault-injection`: there MPIVE_TEST_PANIC=FUNC makes the exported function FUNC panic on its first entry. This
 module builds that copy into target/fault (once per session; cargo rebuilds only what changed) and
 preloads it instead of target/release/libmpive.so, which must not contain the hook.
 """
