@@ -34,7 +34,7 @@ pub type Handle = usize;
 /// [`from_raw`](Comm::from_raw) cross to the integer where it is genuinely needed (arrays of handles,
 /// whose element width is the ABI's, hashing, formatting).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0308
 /// use mpive::abi::{Comm, Datatype};
 /// fn type_size(_dt: Datatype) {}
 /// type_size(Comm::from_raw(0x4400_0000)); // a communicator is no datatype
