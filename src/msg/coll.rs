@@ -70,6 +70,21 @@ pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Datatype
 
 /// Stages the buffers of its MPI call.
 ///
+/// The handles are typed: a communicator and a datatype swapped among the nine arguments is a
+/// compile error, not a wrong call.
+/// ```compile_fail,E0308
+/// # use mpive::abi::{Comm, Datatype};
+/// # unsafe fn f(plan: &mut mpive::stage::Plan, sbuf: *const std::ffi::c_void, rbuf: *mut std::ffi::c_void, dt: Datatype, comm: Comm) {
+/// let _ = unsafe { mpive::msg::gather(plan, sbuf, 1, dt, rbuf, 1, comm, 0, dt) };
+/// # }
+/// ```
+/// ```no_run
+/// # use mpive::abi::{Comm, Datatype};
+/// # unsafe fn f(plan: &mut mpive::stage::Plan, sbuf: *const std::ffi::c_void, rbuf: *mut std::ffi::c_void, dt: Datatype, comm: Comm) {
+/// let _ = unsafe { mpive::msg::gather(plan, sbuf, 1, dt, rbuf, 1, dt, 0, comm) };
+/// # }
+/// ```
+///
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
