@@ -9,10 +9,12 @@
 //! ([`crate::real`]); after that every module asks [`abi()`] for a constant or a predefined handle and
 //! never spells out a library name.
 //!
-//! Handles travel through the shim as [`Handle`] (`usize`): an MPICH `int` handle arrives in a 64-bit
-//! register whose upper half is undefined, so handles are forwarded untouched and only ever compared
-//! after [`Abi::norm`]. Arrays of handles and of statuses have an ABI-specific stride: read and write
-//! them through [`Abi::handle_at`], [`Abi::set_handle_at`] and [`Abi::status_at`].
+//! Handles travel through the shim as typed handles ([`Comm`], [`Datatype`], ...: `#[repr(transparent)]`
+//! over the raw [`Handle`], `usize`): an MPICH `int` handle arrives in a 64-bit register whose upper
+//! half is undefined, so handles are forwarded untouched and only ever compared after [`Abi::norm`].
+//! Arrays of handles and of statuses have an ABI-specific stride: read and write them through
+//! [`Abi::handle_at`], [`Abi::set_handle_at`] and [`Abi::status_at`] (the elements are raw handles;
+//! wrap one with `Datatype::from_raw` etc. where it is used as an object of that kind).
 //!
 //! The standard ABI's numbers are those of the MPI-5.0 standard's ABI chapter, as spelled by the
 //! `mpi_abi.h` of MPICH 5.0.2 and of Intel MPI 2021.19 (checked against both, and against what the
@@ -24,6 +26,93 @@ use std::ffi::{c_int, c_void};
 
 /// A raw MPI handle as it arrives in an argument register (see the module documentation).
 pub type Handle = usize;
+
+/// Writes the typed handles: one `#[repr(transparent)]` newtype over [`Handle`] per kind of MPI
+/// object, so that a communicator cannot be passed where a datatype is expected. Each has the size,
+/// alignment and calling convention of the raw handle (one argument register, one pointer-size
+/// slot), so it appears directly in `extern "C"` signatures; [`raw`](Comm::raw) and
+/// [`from_raw`](Comm::from_raw) cross to the integer where it is genuinely needed (arrays of handles,
+/// whose element width is the ABI's, hashing, formatting).
+///
+/// ```compile_fail,E0308
+/// use mpive::abi::{Comm, Datatype};
+/// fn type_size(_dt: Datatype) {}
+/// type_size(Comm::from_raw(0x4400_0000)); // a communicator is no datatype
+/// ```
+/// ```
+/// use mpive::abi::{Comm, Datatype};
+/// fn type_size(_dt: Datatype) {}
+/// type_size(Datatype::from_raw(0x4c00_010d));
+/// assert_eq!(Comm::from_raw(7).raw(), 7);
+/// ```
+macro_rules! handles {
+    ($($(#[$m:meta])* $name:ident;)*) => {$(
+        $(#[$m])*
+        #[repr(transparent)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+        pub struct $name(Handle);
+
+        impl $name {
+            /// The handle as the integer that arrived in the argument register.
+            #[inline(always)]
+            pub const fn raw(self) -> Handle {
+                self.0
+            }
+            /// The handle whose integer value is `h`.
+            #[inline(always)]
+            pub const fn from_raw(h: Handle) -> Self {
+                $name(h)
+            }
+        }
+
+        /// Formats the integer value (`{comm:#x}` in messages).
+        impl std::fmt::LowerHex for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+
+        impl RawHandle for $name {
+            #[inline(always)]
+            fn raw_handle(self) -> Handle {
+                self.0
+            }
+        }
+    )*};
+}
+
+/// A handle of any kind, typed or raw, as its integer value ([`Abi::norm`], [`Abi::same`]).
+pub trait RawHandle: Copy {
+    fn raw_handle(self) -> Handle;
+}
+
+impl RawHandle for Handle {
+    #[inline(always)]
+    fn raw_handle(self) -> Handle {
+        self
+    }
+}
+
+handles! {
+    /// `MPI_Comm`.
+    Comm;
+    /// `MPI_Datatype`.
+    Datatype;
+    /// `MPI_Op`.
+    Op;
+    /// `MPI_Win`.
+    Win;
+    /// `MPI_File`.
+    File;
+    /// `MPI_Request`.
+    Request;
+    /// `MPI_Group`.
+    Group;
+    /// `MPI_Info`.
+    Info;
+    /// `MPI_Message`.
+    Message;
+}
 /// `MPI_Aint`, `MPI_Offset` and `MPI_Count` are 64-bit signed integers in every supported ABI.
 pub type Aint = i64;
 pub type Count = i64;
@@ -142,22 +231,22 @@ impl StatusBuf {
 /// Predefined handles of the running library (addresses of global objects in Open MPI).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Predefined {
-    pub comm_world: Handle,
-    pub comm_self: Handle,
-    pub comm_null: Handle,
-    pub request_null: Handle,
-    pub message_null: Handle,
-    pub message_no_proc: Handle,
-    pub datatype_null: Handle,
-    pub byte: Handle,
+    pub comm_world: Comm,
+    pub comm_self: Comm,
+    pub comm_null: Comm,
+    pub request_null: Request,
+    pub message_null: Message,
+    pub message_no_proc: Message,
+    pub datatype_null: Datatype,
+    pub byte: Datatype,
     pub errors_are_fatal: Handle,
     /// MPI-4's MPI_ERRORS_ABORT, where the library has it.
     pub errors_abort: Option<Handle>,
     pub errors_return: Handle,
-    pub file_null: Handle,
-    pub win_null: Handle,
+    pub file_null: File,
+    pub win_null: Win,
     /// MPI_NO_OP (Get_accumulate and Fetch_and_op ignore the origin buffer with it).
-    pub op_no_op: Handle,
+    pub op_no_op: Op,
 }
 
 /// How an MPI's Fortran bindings reach MPI, and the names of their sentinels.
@@ -283,20 +372,20 @@ impl Abi {
                     max_error_string: 256,
                     std_vendor: None,
                     h: Predefined {
-                        comm_world: need("ompi_mpi_comm_world")?,
-                        comm_self: need("ompi_mpi_comm_self")?,
-                        comm_null: need("ompi_mpi_comm_null")?,
-                        request_null: need("ompi_request_null")?,
-                        message_null: need("ompi_message_null")?,
-                        message_no_proc: need("ompi_message_no_proc")?,
-                        datatype_null: need("ompi_mpi_datatype_null")?,
-                        byte: need("ompi_mpi_byte")?,
+                        comm_world: Comm::from_raw(need("ompi_mpi_comm_world")?),
+                        comm_self: Comm::from_raw(need("ompi_mpi_comm_self")?),
+                        comm_null: Comm::from_raw(need("ompi_mpi_comm_null")?),
+                        request_null: Request::from_raw(need("ompi_request_null")?),
+                        message_null: Message::from_raw(need("ompi_message_null")?),
+                        message_no_proc: Message::from_raw(need("ompi_message_no_proc")?),
+                        datatype_null: Datatype::from_raw(need("ompi_mpi_datatype_null")?),
+                        byte: Datatype::from_raw(need("ompi_mpi_byte")?),
                         errors_are_fatal: need("ompi_mpi_errors_are_fatal")?,
                         errors_abort: sym("ompi_mpi_errors_abort"),
                         errors_return: need("ompi_mpi_errors_return")?,
-                        file_null: need("ompi_mpi_file_null")?,
-                        win_null: need("ompi_mpi_win_null")?,
-                        op_no_op: need("ompi_mpi_op_no_op")?,
+                        file_null: File::from_raw(need("ompi_mpi_file_null")?),
+                        win_null: Win::from_raw(need("ompi_mpi_win_null")?),
+                        op_no_op: Op::from_raw(need("ompi_mpi_op_no_op")?),
                     },
                     fortran: FortranAbi {
                         f77_reaches_c: false,
@@ -347,20 +436,20 @@ impl Abi {
                 max_error_string: 512,
                 std_vendor: None,
                 h: Predefined {
-                    comm_world: 0x4400_0000,
-                    comm_self: 0x4400_0001,
-                    comm_null: 0x0400_0000,
-                    request_null: 0x2c00_0000,
-                    message_null: 0x2c00_0000,
-                    message_no_proc: 0x6c00_0000,
-                    datatype_null: 0x0c00_0000,
-                    byte: 0x4c00_010d,
+                    comm_world: Comm::from_raw(0x4400_0000),
+                    comm_self: Comm::from_raw(0x4400_0001),
+                    comm_null: Comm::from_raw(0x0400_0000),
+                    request_null: Request::from_raw(0x2c00_0000),
+                    message_null: Message::from_raw(0x2c00_0000),
+                    message_no_proc: Message::from_raw(0x6c00_0000),
+                    datatype_null: Datatype::from_raw(0x0c00_0000),
+                    byte: Datatype::from_raw(0x4c00_010d),
                     errors_are_fatal: 0x5400_0000,
                     errors_abort: Some(0x5400_0003),
                     errors_return: 0x5400_0001,
-                    file_null: 0,
-                    win_null: 0x2000_0000,
-                    op_no_op: 0x5800_000e,
+                    file_null: File::from_raw(0),
+                    win_null: Win::from_raw(0x2000_0000),
+                    op_no_op: Op::from_raw(0x5800_000e),
                 },
                 fortran: MPICH_FORTRAN,
                 classes: Classes {
@@ -410,20 +499,20 @@ impl Abi {
                     max_error_string: 512,
                     std_vendor: Some(vendor),
                     h: Predefined {
-                        comm_world: 0x101,
-                        comm_self: 0x102,
-                        comm_null: 0x100,
-                        request_null: 0x180,
-                        message_null: 0x128,
-                        message_no_proc: 0x129,
-                        datatype_null: 0x200,
-                        byte: 0x247,
+                        comm_world: Comm::from_raw(0x101),
+                        comm_self: Comm::from_raw(0x102),
+                        comm_null: Comm::from_raw(0x100),
+                        request_null: Request::from_raw(0x180),
+                        message_null: Message::from_raw(0x128),
+                        message_no_proc: Message::from_raw(0x129),
+                        datatype_null: Datatype::from_raw(0x200),
+                        byte: Datatype::from_raw(0x247),
                         errors_are_fatal: 0x141,
                         errors_abort: Some(errors_abort),
                         errors_return,
-                        file_null: 0x118,
-                        win_null: 0x110,
-                        op_no_op: 0x3d,
+                        file_null: File::from_raw(0x118),
+                        win_null: Win::from_raw(0x110),
+                        op_no_op: Op::from_raw(0x3d),
                     },
                     fortran: FortranAbi {
                         // Intel MPI's libmpifort_abi.so.1 (MPICH 5.0.2 ships no Fortran library for
@@ -457,7 +546,8 @@ impl Abi {
 
     /// A handle as the library compares it (MPICH handles are 32-bit).
     #[inline]
-    pub fn norm(&self, h: Handle) -> Handle {
+    pub fn norm<H: RawHandle>(&self, h: H) -> Handle {
+        let h = h.raw_handle();
         if self.handle_size == 4 {
             h as u32 as usize
         } else {
@@ -467,7 +557,7 @@ impl Abi {
 
     /// Whether two handles name the same object.
     #[inline]
-    pub fn same(&self, a: Handle, b: Handle) -> bool {
+    pub fn same<H: RawHandle>(&self, a: H, b: H) -> bool {
         self.norm(a) == self.norm(b)
     }
 
@@ -496,7 +586,8 @@ impl Abi {
     /// # Safety
     /// `base` points to at least `i + 1` writable handles of this ABI.
     #[inline]
-    pub unsafe fn set_handle_at(&self, base: *mut c_void, i: usize, h: Handle) {
+    pub unsafe fn set_handle_at<H: RawHandle>(&self, base: *mut c_void, i: usize, h: H) {
+        let h = h.raw_handle();
         // SAFETY: by the caller's contract.
         unsafe {
             if self.handle_size == 4 {
@@ -647,6 +738,25 @@ mod tests {
         st[16..].copy_from_slice(&5_000_000_000u64.to_ne_bytes());
         // SAFETY: a 24-byte Open MPI status.
         assert_eq!(unsafe { o.status_bytes(st.as_ptr().cast()) }, 5_000_000_000);
+    }
+
+    #[test]
+    fn typed_handles_are_raw_handles() {
+        use std::mem::{align_of, size_of};
+        macro_rules! same_layout {
+            ($($t:ty),*) => {$(
+                assert_eq!(size_of::<$t>(), size_of::<usize>(), stringify!($t));
+                assert_eq!(align_of::<$t>(), align_of::<usize>(), stringify!($t));
+                assert_eq!(size_of::<Option<$t>>(), size_of::<Option<usize>>(), stringify!($t));
+            )*};
+        }
+        same_layout!(Comm, Datatype, Op, Win, File, Request, Group, Info, Message);
+        assert_eq!(Comm::from_raw(0x4400_0000).raw(), 0x4400_0000);
+        assert_eq!(format!("{:#x}", Datatype::from_raw(0x4c00_010d)), "0x4c00010d");
+        // typed handles compare as the library does, like raw ones
+        let abi = Abi::new(Family::Mpich, "MPICH".into(), &|_| None).unwrap();
+        assert!(abi.same(Comm::from_raw(0xdead_beef_4400_0000), abi.h.comm_world));
+        assert_eq!(abi.norm(Request::from_raw(0x1_2c00_0000)), abi.norm(abi.h.request_null));
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! private keyval whose delete callback drops the cache entry when the application frees the type, so a
 //! handle that MPI reuses for a new type is never served stale data.
 
-use crate::abi::{Class, Count, Handle};
+use crate::abi::{Class, Count, Datatype, Handle};
 use crate::errors::{Error, Result};
 use crate::real::{abi, pmpi};
 use once_cell::sync::{Lazy, OnceCell};
@@ -83,7 +83,7 @@ static CACHE: Lazy<RwLock<HashMap<Handle, Arc<Cached>>>> = Lazy::new(|| RwLock::
 /// The private keyval whose delete callback invalidates the cache; None if MPI refused to create it.
 static KEYVAL: OnceCell<Option<c_int>> = OnceCell::new();
 
-extern "C" fn no_copy(_old: Handle, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
+extern "C" fn no_copy(_old: Datatype, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
     if !flag.is_null() {
         // SAFETY: MPI passes a valid flag pointer; 0 means "do not copy to the duplicate".
         unsafe { *flag = 0 };
@@ -91,7 +91,7 @@ extern "C" fn no_copy(_old: Handle, _key: c_int, _extra: *mut c_void, _in: *mut 
     0
 }
 
-extern "C" fn forget(dt: Handle, _key: c_int, _val: *mut c_void, _extra: *mut c_void) -> c_int {
+extern "C" fn forget(dt: Datatype, _key: c_int, _val: *mut c_void, _extra: *mut c_void) -> c_int {
     // Called by MPI (any thread) when the application's type is destroyed. Never unwinds.
     let _ = std::panic::catch_unwind(|| {
         if let Ok(m) = crate::real::mpi() {
@@ -110,12 +110,12 @@ fn keyval() -> Option<c_int> {
     })
 }
 
-fn type_error(dt: Handle, what: &str, rc: i32) -> Error {
+fn type_error(dt: Datatype, what: &str, rc: i32) -> Error {
     Error::new(Class::Type, format!("cannot query the datatype {dt:#x} ({what} returned {rc}): is it a valid, committed datatype?"))
 }
 
 /// The cache entry of `dt`, computed and registered on first use.
-unsafe fn cached(dt: Handle) -> Result<Arc<Cached>> {
+unsafe fn cached(dt: Datatype) -> Result<Arc<Cached>> {
     let key = abi().norm(dt);
     if let Some(c) = CACHE.read().get(&key) {
         return Ok(c.clone());
@@ -138,7 +138,7 @@ unsafe fn cached(dt: Handle) -> Result<Arc<Cached>> {
 ///
 /// # Safety
 /// `dt` is a datatype handle given by the application.
-pub unsafe fn info(dt: Handle) -> Result<TypeInfo> {
+pub unsafe fn info(dt: Datatype) -> Result<TypeInfo> {
     let key = abi().norm(dt);
     if let Some(t) = named::get(key) {
         return Ok(t);
@@ -176,7 +176,7 @@ mod named {
 }
 
 /// Asks the real MPI about `dt`.
-unsafe fn query(dt: Handle) -> Result<TypeInfo> {
+unsafe fn query(dt: Datatype) -> Result<TypeInfo> {
     let (mut size, mut lb, mut extent, mut tlb, mut textent) = (0, 0, 0, 0, 0);
     // SAFETY: out-pointers to locals.
     unsafe {
@@ -209,8 +209,8 @@ struct Envelope {
     combiner: i32,
 }
 
-type EnvelopeC = unsafe extern "C" fn(Handle, *mut Count, *mut Count, *mut Count, *mut Count, *mut c_int) -> c_int;
-type ContentsC = unsafe extern "C" fn(Handle, Count, Count, Count, Count, *mut c_int, *mut i64, *mut Count, *mut c_void) -> c_int;
+type EnvelopeC = unsafe extern "C" fn(Datatype, *mut Count, *mut Count, *mut Count, *mut Count, *mut c_int) -> c_int;
+type ContentsC = unsafe extern "C" fn(Datatype, Count, Count, Count, Count, *mut c_int, *mut i64, *mut Count, *mut c_void) -> c_int;
 
 /// The MPI-4 `_c` query functions, where the real MPI has them (MPICH 4.0): a type built with a
 /// large-count constructor cannot be described by MPI_Type_get_envelope.
@@ -224,7 +224,7 @@ fn large_queries() -> Option<(EnvelopeC, ContentsC)> {
     Some(unsafe { (std::mem::transmute::<usize, EnvelopeC>(e), std::mem::transmute::<usize, ContentsC>(c)) })
 }
 
-unsafe fn envelope(dt: Handle) -> Result<Envelope> {
+unsafe fn envelope(dt: Datatype) -> Result<Envelope> {
     let abi = abi();
     if let Some((env_c, _)) = large_queries() {
         let (mut ni, mut na, mut nc, mut nd, mut combiner) = (0, 0, 0, 0, 0);
@@ -249,10 +249,10 @@ unsafe fn envelope(dt: Handle) -> Result<Envelope> {
 struct Contents {
     ints: Vec<i64>,
     addrs: Vec<i64>,
-    subs: Vec<Handle>,
+    subs: Vec<Datatype>,
 }
 
-unsafe fn contents(dt: Handle, env: &Envelope) -> Result<Contents> {
+unsafe fn contents(dt: Datatype, env: &Envelope) -> Result<Contents> {
     let abi = abi();
     let mut ints = vec![0 as c_int; env.ni.max(0) as usize];
     let mut addrs = vec![0i64; env.na.max(0) as usize];
@@ -272,7 +272,7 @@ unsafe fn contents(dt: Handle, env: &Envelope) -> Result<Contents> {
         return Err(type_error(dt, "MPI_Type_get_contents", rc));
     }
     // SAFETY: get_contents filled nd handles.
-    let subs = (0..env.nd.max(0) as usize).map(|i| unsafe { abi.handle_at(types.as_ptr().cast(), i) }).collect();
+    let subs = (0..env.nd.max(0) as usize).map(|i| Datatype::from_raw(unsafe { abi.handle_at(types.as_ptr().cast(), i) })).collect();
     if env.nc == 0 {
         return Ok(Contents { ints: ints.into_iter().map(i64::from).collect(), addrs, subs });
     }
@@ -323,7 +323,7 @@ pub type Run = (i64, u64);
 ///
 /// # Safety
 /// `dt` is a valid datatype handle.
-pub unsafe fn coverage(dt: Handle, t: &TypeInfo, count: Count) -> Result<Vec<Run>> {
+pub unsafe fn coverage(dt: Datatype, t: &TypeInfo, count: Count) -> Result<Vec<Run>> {
     if count <= 0 || t.size == 0 {
         return Ok(Vec::new());
     }
@@ -342,7 +342,7 @@ pub unsafe fn coverage(dt: Handle, t: &TypeInfo, count: Count) -> Result<Vec<Run
 }
 
 /// The merged byte runs of one element of `dt`, from the cache.
-unsafe fn element_runs(dt: Handle) -> Result<Arc<Vec<Run>>> {
+unsafe fn element_runs(dt: Datatype) -> Result<Arc<Vec<Run>>> {
     // SAFETY: forwarded contract.
     let c = unsafe { cached(dt) }?;
     c.runs
@@ -395,7 +395,7 @@ mod comb {
 }
 
 /// Appends the runs of one element of `dt` (described by `t`) at byte offset `base` to `out`.
-unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
     if t.size == 0 {
         return Ok(());
     }
@@ -441,7 +441,7 @@ unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth
         // SAFETY: a handle MPI just gave us.
         let named = unsafe { info(h) }.map(|i| i.named).unwrap_or(true);
         if !named {
-            let mut hv = h as u64;
+            let mut hv = h.raw() as u64;
             // SAFETY: as above; a u64 holds a handle of either ABI.
             unsafe { pmpi::PMPI_Type_free(&mut hv as *mut u64 as *mut c_void) };
         }
@@ -449,15 +449,15 @@ unsafe fn flatten(dt: Handle, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth
     r
 }
 
-unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[Handle], base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
-    let sub = subs.first().copied().unwrap_or(0);
+unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[Datatype], base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+    let sub = subs.first().copied().unwrap_or(Datatype::from_raw(0));
     let last = subs.len().saturating_sub(1);
     // SAFETY: forwarded contract.
-    let child = |h: Handle| -> Result<TypeInfo> { unsafe { info(h) } };
+    let child = |h: Datatype| -> Result<TypeInfo> { unsafe { info(h) } };
     let n = |i: usize| ints.get(i).copied().unwrap_or(0);
     let a = |i: usize| addrs.get(i).copied().unwrap_or(0);
     // One block: `len` consecutive elements of `h` at byte offset `at`.
-    let block = |h: Handle, t: &TypeInfo, at: i64, len: i64, out: &mut Vec<Run>| -> Result<()> {
+    let block = |h: Datatype, t: &TypeInfo, at: i64, len: i64, out: &mut Vec<Run>| -> Result<()> {
         if len <= 0 || t.size == 0 {
             return Ok(());
         }
@@ -564,7 +564,7 @@ unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[H
 }
 
 /// Coverage of one element, by unpacking 0xFF bytes into a zeroed map of its true extent.
-unsafe fn element_coverage(dt: Handle, t: &TypeInfo) -> Result<Vec<Run>> {    let (size, span) = (t.size, t.true_extent);
+unsafe fn element_coverage(dt: Datatype, t: &TypeInfo) -> Result<Vec<Run>> {    let (size, span) = (t.size, t.true_extent);
     if size > i32::MAX as i64 || span > (1 << 34) {
         return Err(Error::new(
             Class::Type,
@@ -586,7 +586,7 @@ unsafe fn element_coverage(dt: Handle, t: &TypeInfo) -> Result<Vec<Run>> {    le
         if rc == 0 {
             rc = pmpi::PMPI_Type_commit(dp);
             if rc == 0 {
-                rc = pmpi::PMPI_Unpack(packed.as_ptr().cast(), size as i32, &mut pos, out, 1, dup as Handle, abi().h.comm_self);
+                rc = pmpi::PMPI_Unpack(packed.as_ptr().cast(), size as i32, &mut pos, out, 1, Datatype::from_raw(dup as Handle), abi().h.comm_self);
             }
             pmpi::PMPI_Type_free(dp);
         }

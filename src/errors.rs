@@ -9,7 +9,7 @@
 //! its own codes itself ([`crate::api::environment`]), so both work the same on every MPI. When the
 //! handler is fatal the message is also printed to stderr first, since MPICH prints only the class text.
 
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, File, Handle, Win};
 use crate::real::{self, pmpi};
 use once_cell::sync::Lazy;
 use parking_lot::Mutex;
@@ -35,9 +35,9 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// The MPI object whose error handler reports an error.
 #[derive(Clone, Copy, Debug)]
 pub enum Obj {
-    Comm(Handle),
-    File(Handle),
-    Win(Handle),
+    Comm(Comm),
+    File(File),
+    Win(Win),
     /// No object: MPI_COMM_WORLD's handler (e.g. completion calls on request arrays).
     World,
 }

@@ -405,98 +405,98 @@ macro_rules! pmpi_conv {
 /// The real library's functions that libmpive calls on its own behalf.
 #[allow(non_snake_case)]
 pub mod pmpi {
-    use crate::abi::{Aint, Count, Handle};
+    use crate::abi::{Aint, Comm, Count, Datatype, File, Group, Info, Message, Op, Request, Win};
     use std::ffi::{c_char, c_int, c_void};
 
     pmpi! {
         fn PMPI_Initialized(flag: *mut c_int) -> c_int;
         fn PMPI_Finalized(flag: *mut c_int) -> c_int;
-        fn PMPI_Comm_rank(comm: Handle, rank: *mut c_int) -> c_int;
-        fn PMPI_Comm_size(comm: Handle, size: *mut c_int) -> c_int;
-        fn PMPI_Comm_remote_size(comm: Handle, size: *mut c_int) -> c_int;
-        fn PMPI_Comm_test_inter(comm: Handle, flag: *mut c_int) -> c_int;
-        fn PMPI_Comm_get_errhandler(comm: Handle, eh: *mut c_void) -> c_int;
-        fn PMPI_Comm_call_errhandler(comm: Handle, code: c_int) -> c_int;
-        fn PMPI_File_get_errhandler(file: Handle, eh: *mut c_void) -> c_int;
-        fn PMPI_File_call_errhandler(file: Handle, code: c_int) -> c_int;
-        fn PMPI_Win_get_errhandler(win: Handle, eh: *mut c_void) -> c_int;
-        fn PMPI_Win_call_errhandler(win: Handle, code: c_int) -> c_int;
+        fn PMPI_Comm_rank(comm: Comm, rank: *mut c_int) -> c_int;
+        fn PMPI_Comm_size(comm: Comm, size: *mut c_int) -> c_int;
+        fn PMPI_Comm_remote_size(comm: Comm, size: *mut c_int) -> c_int;
+        fn PMPI_Comm_test_inter(comm: Comm, flag: *mut c_int) -> c_int;
+        fn PMPI_Comm_get_errhandler(comm: Comm, eh: *mut c_void) -> c_int;
+        fn PMPI_Comm_call_errhandler(comm: Comm, code: c_int) -> c_int;
+        fn PMPI_File_get_errhandler(file: File, eh: *mut c_void) -> c_int;
+        fn PMPI_File_call_errhandler(file: File, code: c_int) -> c_int;
+        fn PMPI_Win_get_errhandler(win: Win, eh: *mut c_void) -> c_int;
+        fn PMPI_Win_call_errhandler(win: Win, code: c_int) -> c_int;
         fn PMPI_Errhandler_free(eh: *mut c_void) -> c_int;
         fn PMPI_Add_error_code(class: c_int, code: *mut c_int) -> c_int;
         fn PMPI_Add_error_string(code: c_int, s: *const c_char) -> c_int;
-        fn PMPI_Type_size_x(dt: Handle, size: *mut Count) -> c_int;
-        fn PMPI_Type_get_extent_x(dt: Handle, lb: *mut Count, extent: *mut Count) -> c_int;
-        fn PMPI_Type_get_true_extent_x(dt: Handle, lb: *mut Count, extent: *mut Count) -> c_int;
-        fn PMPI_Type_get_envelope(dt: Handle, ni: *mut c_int, na: *mut c_int, nd: *mut c_int, combiner: *mut c_int) -> c_int;
-        fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, pos: *mut c_int, outbuf: *mut c_void, outcount: c_int, dt: Handle, comm: Handle) -> c_int;
-        fn PMPI_Get_elements_x(status: *const c_void, dt: Handle, count: *mut Count) -> c_int;
+        fn PMPI_Type_size_x(dt: Datatype, size: *mut Count) -> c_int;
+        fn PMPI_Type_get_extent_x(dt: Datatype, lb: *mut Count, extent: *mut Count) -> c_int;
+        fn PMPI_Type_get_true_extent_x(dt: Datatype, lb: *mut Count, extent: *mut Count) -> c_int;
+        fn PMPI_Type_get_envelope(dt: Datatype, ni: *mut c_int, na: *mut c_int, nd: *mut c_int, combiner: *mut c_int) -> c_int;
+        fn PMPI_Unpack(inbuf: *const c_void, insize: c_int, pos: *mut c_int, outbuf: *mut c_void, outcount: c_int, dt: Datatype, comm: Comm) -> c_int;
+        fn PMPI_Get_elements_x(status: *const c_void, dt: Datatype, count: *mut Count) -> c_int;
         fn PMPI_Test_cancelled(status: *const c_void, flag: *mut c_int) -> c_int;
-        fn PMPI_Topo_test(comm: Handle, kind: *mut c_int) -> c_int;
-        fn PMPI_Cartdim_get(comm: Handle, ndims: *mut c_int) -> c_int;
-        fn PMPI_Graph_neighbors_count(comm: Handle, rank: c_int, n: *mut c_int) -> c_int;
-        fn PMPI_Dist_graph_neighbors_count(comm: Handle, indeg: *mut c_int, outdeg: *mut c_int, weighted: *mut c_int) -> c_int;
+        fn PMPI_Topo_test(comm: Comm, kind: *mut c_int) -> c_int;
+        fn PMPI_Cartdim_get(comm: Comm, ndims: *mut c_int) -> c_int;
+        fn PMPI_Graph_neighbors_count(comm: Comm, rank: c_int, n: *mut c_int) -> c_int;
+        fn PMPI_Dist_graph_neighbors_count(comm: Comm, indeg: *mut c_int, outdeg: *mut c_int, weighted: *mut c_int) -> c_int;
         fn PMPI_Get_address(p: *const c_void, addr: *mut Aint) -> c_int;
-        fn PMPI_Type_get_contents(dt: Handle, ni: c_int, na: c_int, nd: c_int, ints: *mut c_int, addrs: *mut Aint, types: *mut c_void) -> c_int;
+        fn PMPI_Type_get_contents(dt: Datatype, ni: c_int, na: c_int, nd: c_int, ints: *mut c_int, addrs: *mut Aint, types: *mut c_void) -> c_int;
         fn PMPI_Type_free(dt: *mut c_void) -> c_int;
-        fn PMPI_Type_dup(dt: Handle, newtype: *mut c_void) -> c_int;
+        fn PMPI_Type_dup(dt: Datatype, newtype: *mut c_void) -> c_int;
         fn PMPI_Type_commit(dt: *mut c_void) -> c_int;
         fn PMPI_Type_create_keyval(copy: *const c_void, delete: *const c_void, keyval: *mut c_int, extra: *mut c_void) -> c_int;
-        fn PMPI_Type_set_attr(dt: Handle, keyval: c_int, val: *mut c_void) -> c_int;
+        fn PMPI_Type_set_attr(dt: Datatype, keyval: c_int, val: *mut c_void) -> c_int;
         fn PMPI_Wait(req: *mut c_void, status: *mut c_void) -> c_int;
         fn PMPI_Test(req: *mut c_void, flag: *mut c_int, status: *mut c_void) -> c_int;
         fn PMPI_Request_free(req: *mut c_void) -> c_int;
         fn PMPI_Status_c2f(c: *const c_void, f: *mut c_int) -> c_int;
-        fn PMPI_Win_get_group(win: Handle, group: *mut c_void) -> c_int;
-        fn PMPI_Group_size(group: Handle, size: *mut c_int) -> c_int;
-        fn PMPI_Group_translate_ranks(g1: Handle, n: c_int, r1: *const c_int, g2: Handle, r2: *mut c_int) -> c_int;
+        fn PMPI_Win_get_group(win: Win, group: *mut c_void) -> c_int;
+        fn PMPI_Group_size(group: Group, size: *mut c_int) -> c_int;
+        fn PMPI_Group_translate_ranks(g1: Group, n: c_int, r1: *const c_int, g2: Group, r2: *mut c_int) -> c_int;
         fn PMPI_Group_free(group: *mut c_void) -> c_int;
         // Neighbor collectives (which receive blocks come from MPI_PROC_NULL) and packing.
-        fn PMPI_Cart_shift(comm: Handle, direction: c_int, disp: c_int, source: *mut c_int, dest: *mut c_int) -> c_int;
-        fn PMPI_Dist_graph_neighbors(comm: Handle, maxin: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxout: c_int,
+        fn PMPI_Cart_shift(comm: Comm, direction: c_int, disp: c_int, source: *mut c_int, dest: *mut c_int) -> c_int;
+        fn PMPI_Dist_graph_neighbors(comm: Comm, maxin: c_int, sources: *mut c_int, sourceweights: *mut c_int, maxout: c_int,
                                      destinations: *mut c_int, destweights: *mut c_int) -> c_int;
-        fn PMPI_Pack_size(incount: c_int, dt: Handle, comm: Handle, size: *mut c_int) -> c_int;
+        fn PMPI_Pack_size(incount: c_int, dt: Datatype, comm: Comm, size: *mut c_int) -> c_int;
         // The pipelined protocol's private communicators, rank maps, statuses and split collectives.
-        fn PMPI_Comm_dup(comm: Handle, newcomm: *mut c_void) -> c_int;
+        fn PMPI_Comm_dup(comm: Comm, newcomm: *mut c_void) -> c_int;
         fn PMPI_Comm_free(comm: *mut c_void) -> c_int;
-        fn PMPI_Comm_group(comm: Handle, group: *mut c_void) -> c_int;
-        fn PMPI_Comm_remote_group(comm: Handle, group: *mut c_void) -> c_int;
+        fn PMPI_Comm_group(comm: Comm, group: *mut c_void) -> c_int;
+        fn PMPI_Comm_remote_group(comm: Comm, group: *mut c_void) -> c_int;
         fn PMPI_Comm_create_keyval(copy: *const c_void, delete: *const c_void, keyval: *mut c_int, extra: *mut c_void) -> c_int;
         fn PMPI_Comm_free_keyval(keyval: *mut c_int) -> c_int;
-        fn PMPI_Comm_set_attr(comm: Handle, keyval: c_int, val: *mut c_void) -> c_int;
-        fn PMPI_Comm_get_attr(comm: Handle, keyval: c_int, val: *mut c_void, flag: *mut c_int) -> c_int;
-        fn PMPI_Status_set_elements_x(status: *mut c_void, dt: Handle, count: Count) -> c_int;
-        fn PMPI_Iallreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle, req: *mut c_void) -> c_int;
-        fn PMPI_Ibcast(buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle, req: *mut c_void) -> c_int;
+        fn PMPI_Comm_set_attr(comm: Comm, keyval: c_int, val: *mut c_void) -> c_int;
+        fn PMPI_Comm_get_attr(comm: Comm, keyval: c_int, val: *mut c_void, flag: *mut c_int) -> c_int;
+        fn PMPI_Status_set_elements_x(status: *mut c_void, dt: Datatype, count: Count) -> c_int;
+        fn PMPI_Iallreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Datatype, op: Op, comm: Comm, req: *mut c_void) -> c_int;
+        fn PMPI_Ibcast(buf: *mut c_void, count: c_int, dt: Datatype, root: c_int, comm: Comm, req: *mut c_void) -> c_int;
     }
 
     /// Functions an upper layer stands in for ([`super::set_interposer`]), reached past the stand-in:
     /// the library's own, for the stand-ins' calls on their own behalf.
     pub mod direct {
-        use crate::abi::Handle;
+        use crate::abi::{Comm, Datatype};
         use std::ffi::{c_int, c_void};
 
         pmpi! {
             scope Lib;
-            fn PMPI_Isend(buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int;
-            fn PMPI_Irecv(buf: *mut c_void, count: c_int, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int;
-            fn PMPI_Sendrecv(sbuf: *const c_void, scount: c_int, stype: Handle, dest: c_int, stag: c_int, rbuf: *mut c_void,
-                             rcount: c_int, rtype: Handle, src: c_int, rtag: c_int, comm: Handle, status: *mut c_void) -> c_int;
+            fn PMPI_Isend(buf: *const c_void, count: c_int, dt: Datatype, dest: c_int, tag: c_int, comm: Comm, req: *mut c_void) -> c_int;
+            fn PMPI_Irecv(buf: *mut c_void, count: c_int, dt: Datatype, src: c_int, tag: c_int, comm: Comm, req: *mut c_void) -> c_int;
+            fn PMPI_Sendrecv(sbuf: *const c_void, scount: c_int, stype: Datatype, dest: c_int, stag: c_int, rbuf: *mut c_void,
+                             rcount: c_int, rtype: Datatype, src: c_int, rtag: c_int, comm: Comm, status: *mut c_void) -> c_int;
         }
     }
 
     // Fortran handles (MPI_Fint) to C handles and back.
     pmpi_conv! {
-        fn PMPI_Comm_f2c(f: c_int) -> Handle;
-        fn PMPI_Type_f2c(f: c_int) -> Handle;
-        fn PMPI_Op_f2c(f: c_int) -> Handle;
-        fn PMPI_Info_f2c(f: c_int) -> Handle;
-        fn PMPI_Win_f2c(f: c_int) -> Handle;
-        fn PMPI_File_f2c(f: c_int) -> Handle;
-        fn PMPI_Request_f2c(f: c_int) -> Handle;
-        fn PMPI_Message_f2c(f: c_int) -> Handle;
-        fn PMPI_Group_f2c(f: c_int) -> Handle;
-        fn PMPI_Request_c2f(c: Handle) -> c_int;
-        fn PMPI_Message_c2f(c: Handle) -> c_int;
+        fn PMPI_Comm_f2c(f: c_int) -> Comm;
+        fn PMPI_Type_f2c(f: c_int) -> Datatype;
+        fn PMPI_Op_f2c(f: c_int) -> Op;
+        fn PMPI_Info_f2c(f: c_int) -> Info;
+        fn PMPI_Win_f2c(f: c_int) -> Win;
+        fn PMPI_File_f2c(f: c_int) -> File;
+        fn PMPI_Request_f2c(f: c_int) -> Request;
+        fn PMPI_Message_f2c(f: c_int) -> Message;
+        fn PMPI_Group_f2c(f: c_int) -> Group;
+        fn PMPI_Request_c2f(c: Request) -> c_int;
+        fn PMPI_Message_c2f(c: Message) -> c_int;
     }
 }
 

@@ -31,7 +31,7 @@
 //!
 //! Requests from MPI-IO and RMA (File_iread, Rput, ...) use the same table.
 
-use crate::abi::{Handle, StatusBuf};
+use crate::abi::{Handle, Request, StatusBuf};
 use crate::errors::{self, Obj, Result};
 use crate::real::{abi, pmpi};
 use crate::ffi;
@@ -130,7 +130,7 @@ pub unsafe fn track(req: *const c_void, plan: Plan, kind: Kind, obj: Obj) {
 }
 
 /// Whether `h` has an entry in the table (not claimed).
-pub fn tracked(h: Handle) -> bool {
+pub fn tracked(h: Request) -> bool {
     let h = abi().norm(h);
     shard(h).lock().as_ref().is_some_and(|m| m.contains_key(&h))
 }
@@ -138,12 +138,13 @@ pub fn tracked(h: Handle) -> bool {
 /// The entry of one request, owned by the thread that is completing, starting or freeing it. Dropping
 /// the claim puts the entry back into the table.
 pub struct Claim {
+    /// The table's key: the request's normalized integer value.
     h: Handle,
     e: Option<Entry>,
 }
 
 /// Takes the entry of `h` out of the table, if it has one: one lookup in one shard.
-pub fn claim(h: Handle) -> Option<Claim> {
+pub fn claim(h: Request) -> Option<Claim> {
     let h = abi().norm(h);
     let e = shard(h).lock().as_mut().and_then(|m| m.remove(&h))?;
     Some(Claim { h, e: Some(e) })

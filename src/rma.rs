@@ -49,7 +49,7 @@
 //! relaxed loads) and forward at once while both are zero; otherwise a window not in the registry
 //! costs one lookup in one shard.
 
-use crate::abi::{Aint, Class, Handle};
+use crate::abi::{Aint, Class, Comm, Group, Handle, Win};
 use crate::errors::{Error, Obj, Result};
 use crate::ffi;
 use crate::pool::PoolBuf;
@@ -300,13 +300,13 @@ pub fn any() -> bool {
     COUNT.load(Ordering::Relaxed) != 0
 }
 
-fn lookup(win: Handle) -> Option<Slot> {
+fn lookup(win: Win) -> Option<Slot> {
     let h = abi().norm(win);
     shard(h).lock().as_ref().and_then(|m| m.get(&h)).cloned()
 }
 
 /// Runs `f` on the entry of `win`, created if missing.
-fn with_entry<R>(win: Handle, f: impl FnOnce(&mut Window) -> R) -> R {
+fn with_entry<R>(win: Win, f: impl FnOnce(&mut Window) -> R) -> R {
     let h = abi().norm(win);
     let mut guard = shard(h).lock();
     let slot = guard.get_or_insert_with(HashMap::new).entry(h).or_insert_with(|| {
@@ -317,7 +317,7 @@ fn with_entry<R>(win: Handle, f: impl FnOnce(&mut Window) -> R) -> R {
     r
 }
 
-fn remove(win: Handle) -> Option<Slot> {
+fn remove(win: Win) -> Option<Slot> {
     let h = abi().norm(win);
     let s = shard(h).lock().as_mut().and_then(|m| m.remove(&h));
     if s.is_some() {
@@ -328,7 +328,7 @@ fn remove(win: Handle) -> Option<Slot> {
 
 /// Drops the entry of `win` if it holds nothing (so host windows go back to the fast path). An entry
 /// another thread is working on is left to that thread.
-fn release_if_idle(win: Handle) {
+fn release_if_idle(win: Win) {
     let h = abi().norm(win);
     let mut guard = shard(h).lock();
     let Some(m) = guard.as_mut() else { return };
@@ -355,7 +355,7 @@ fn store(plans: Vec<Plan>) -> Result<()> {
 
 /// Runs the slow path of an RMA operation: `f` stages and calls the real function; the staging is
 /// kept until the synchronization that completes the operation.
-pub fn issue(win: Handle, target: c_int, func: &'static str, f: impl FnOnce(&mut Plan) -> Result<c_int>) -> c_int {
+pub fn issue(win: Win, target: c_int, func: &'static str, f: impl FnOnce(&mut Plan) -> Result<c_int>) -> c_int {
     let _inside = Inside::enter();
     ffi::boundary(Obj::Win(win), func, || {
         let mut plan = Plan::new(func);
@@ -373,7 +373,7 @@ pub fn issue(win: Handle, target: c_int, func: &'static str, f: impl FnOnce(&mut
 pub enum Sync {
     Fence { assert: c_int },
     Post { assert: c_int },
-    Start { group: Handle },
+    Start { group: Group },
     Complete,
     Wait,
     Test { flag: *mut c_int },
@@ -393,7 +393,7 @@ pub enum Sync {
 ///
 /// # Safety
 /// `win` and the pointers in `s` are the application's arguments to `func`.
-pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce() -> c_int) -> c_int {
+pub unsafe fn sync(win: Win, func: &'static str, s: Sync, real: impl FnOnce() -> c_int) -> c_int {
     let _inside = Inside::enter();
     let Some(slot) = lookup(win) else {
         return ffi::boundary(Obj::Win(win), func, || {
@@ -470,7 +470,7 @@ pub unsafe fn sync(win: Handle, func: &'static str, s: Sync, real: impl FnOnce()
 }
 
 /// The window ranks of the members of `group` (MPI_Win_start's target group).
-unsafe fn targets_of(group: Handle, win: Handle) -> Result<Vec<c_int>> {
+unsafe fn targets_of(group: Group, win: Win) -> Result<Vec<c_int>> {
     let mut wg: u64 = 0;
     let wgp = &mut wg as *mut u64 as *mut c_void;
     let mut n: c_int = 0;
@@ -482,7 +482,7 @@ unsafe fn targets_of(group: Handle, win: Handle) -> Result<Vec<c_int>> {
         }
         let ranks: Vec<c_int> = (0..n.max(0)).collect();
         let mut out = vec![0; ranks.len()];
-        let rc = pmpi::PMPI_Group_translate_ranks(group, n, ranks.as_ptr(), wg as Handle, out.as_mut_ptr());
+        let rc = pmpi::PMPI_Group_translate_ranks(group, n, ranks.as_ptr(), Group::from_raw(wg as Handle), out.as_mut_ptr());
         pmpi::PMPI_Group_free(wgp);
         if rc != 0 {
             return Err(Error::new(Class::Arg, format!("cannot translate the ranks of MPI_Win_start's group (MPI_Group_translate_ranks returned {rc})")));
@@ -499,7 +499,7 @@ unsafe fn targets_of(group: Handle, win: Handle) -> Result<Vec<c_int>> {
 /// `win` is the application's argument to MPI_Win_free.
 pub unsafe fn free(win: *mut c_void, func: &'static str, real: impl FnOnce() -> c_int) -> c_int {
     // SAFETY: the application passes a pointer to its window handle.
-    let h = unsafe { abi().handle_at(win, 0) };
+    let h = Win::from_raw(unsafe { abi().handle_at(win, 0) });
     if lookup(h).is_none() {
         return real();
     }
@@ -525,7 +525,7 @@ pub unsafe fn free(win: *mut c_void, func: &'static str, real: impl FnOnce() -> 
 ///
 /// # Safety
 /// The arguments are the application's arguments to `func`.
-pub unsafe fn create(base: usize, size: Aint, comm: Handle, win: *mut c_void, func: &'static str, real: impl FnOnce(*mut c_void) -> c_int) -> c_int {
+pub unsafe fn create(base: usize, size: Aint, comm: Comm, win: *mut c_void, func: &'static str, real: impl FnOnce(*mut c_void) -> c_int) -> c_int {
     let _inside = Inside::enter();
     ffi::boundary(Obj::Comm(comm), func, || {
         if size < 0 {
@@ -544,7 +544,7 @@ pub unsafe fn create(base: usize, size: Aint, comm: Handle, win: *mut c_void, fu
         let rc = real(shadow.public.as_ptr().cast());
         if rc == 0 {
             // SAFETY: the real call stored the new window there.
-            let h = unsafe { abi().handle_at(win, 0) };
+            let h = Win::from_raw(unsafe { abi().handle_at(win, 0) });
             log::debug!("{func}: window {h:#x} on {size} bytes of VE memory at {base:#x}, host shadow at {:p}", shadow.public.as_ptr());
             with_entry(h, |w| {
                 w.pending.clear();
@@ -561,7 +561,7 @@ pub unsafe fn create(base: usize, size: Aint, comm: Handle, win: *mut c_void, fu
 ///
 /// # Safety
 /// `val` and `flag` are the application's out-arguments.
-pub unsafe fn get_attr(win: Handle, keyval: c_int, val: *mut c_void, flag: *mut c_int) -> Option<c_int> {
+pub unsafe fn get_attr(win: Win, keyval: c_int, val: *mut c_void, flag: *mut c_int) -> Option<c_int> {
     let abi = abi();
     if (keyval != abi.win_base_keyval && keyval != abi.win_model_keyval) || val.is_null() || flag.is_null() {
         return None;

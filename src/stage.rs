@@ -10,7 +10,7 @@
 //! The plan lives on the stack for a blocking call, and in the request table
 //! ([`crate::requests`]) for a nonblocking or persistent one until the application completes it.
 
-use crate::abi::{Class, Handle, StatusBuf};
+use crate::abi::{Class, Datatype, StatusBuf};
 use crate::datatype::{self, Run, Span};
 use crate::errors::{Error, Result};
 use crate::pool::PoolBuf;
@@ -30,11 +30,11 @@ const PER_COPY_BYTES: usize = 16 * 1024;
 pub struct Seg {
     pub disp: i64,
     pub count: i64,
-    pub dt: Handle,
+    pub dt: Datatype,
 }
 
 impl Seg {
-    pub fn new(count: i64, dt: Handle) -> Seg {
+    pub fn new(count: i64, dt: Datatype) -> Seg {
         Seg { disp: 0, count, dt }
     }
 }
@@ -138,7 +138,7 @@ impl Plan {
     ///
     /// # Safety
     /// `buf` and `dt` are arguments the application passed to `self.func`.
-    pub unsafe fn arg(&mut self, buf: *const c_void, count: i64, dt: Handle, u: Use) -> Result<*mut c_void> {
+    pub unsafe fn arg(&mut self, buf: *const c_void, count: i64, dt: Datatype, u: Use) -> Result<*mut c_void> {
         let seg = [Seg::new(count, dt)];
         // SAFETY: forwarded contract.
         unsafe { self.stage(buf, &seg, u) }

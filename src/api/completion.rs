@@ -18,7 +18,7 @@
 //!
 //! MPI_Cancel needs nothing: a cancelled receive is recognised at completion and copies nothing.
 
-use crate::abi::{Class, StatusBuf};
+use crate::abi::{Class, Request, StatusBuf};
 use crate::real::abi;
 use crate::requests::{self, Claim};
 use crate::stage::Inside;
@@ -58,7 +58,7 @@ unsafe fn claim_in(reqs: *const c_void, n: c_int) -> Claims {
         if abi.norm(h) == null {
             continue;
         }
-        if let Some(c) = requests::claim(h) {
+        if let Some(c) = requests::claim(Request::from_raw(h)) {
             out.push((i, c));
         }
     }
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn MPI_Wait(request: Req, status: St) -> c_int {
     }
     // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Wait", || unsafe {
-        let Some(c) = requests::claim(abi().handle_at(request, 0)) else { return real(request, status) };
+        let Some(c) = requests::claim(Request::from_raw(abi().handle_at(request, 0))) else { return real(request, status) };
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
         let rc = real(request, st);
@@ -199,7 +199,7 @@ pub unsafe extern "C" fn MPI_Test(request: Req, flag: *mut c_int, status: St) ->
     }
     // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     completion("MPI_Test", || unsafe {
-        let Some(c) = requests::claim(abi().handle_at(request, 0)) else { return real(request, flag, status) };
+        let Some(c) = requests::claim(Request::from_raw(abi().handle_at(request, 0))) else { return real(request, flag, status) };
         let mut own = StatusBuf::new();
         let st = status_or_own(status, &mut own);
         let rc = real(request, flag, st);
@@ -415,7 +415,7 @@ pub unsafe extern "C" fn MPI_Testsome(incount: c_int, array_of_requests: Req, ou
 /// Called from C or Fortran with the arguments the MPI standard gives this function: valid
 /// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Request_get_status(request: crate::abi::Handle, flag: *mut c_int, status: St) -> c_int {
+pub unsafe extern "C" fn MPI_Request_get_status(request: Request, flag: *mut c_int, status: St) -> c_int {
     let Some(real) = crate::pmpi_fn!(MPI_Request_get_status(Request, IntOut, Status)) else { return crate::real::missing("MPI_Request_get_status") };
     if !requests::any() || crate::stage::reentered() || flag.is_null() {
         // SAFETY: forwarding the application's arguments.
@@ -450,7 +450,7 @@ pub unsafe extern "C" fn MPI_Request_free(request: Req) -> c_int {
     // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     guarded("MPI_Request_free", || unsafe {
         let abi = abi();
-        let Some(c) = requests::claim(abi.handle_at(request, 0)) else { return real(request) };
+        let Some(c) = requests::claim(Request::from_raw(abi.handle_at(request, 0))) else { return real(request) };
         if c.free() {
             abi.set_handle_at(request, 0, abi.h.request_null);
             requests::progress_orphans(false);
@@ -474,7 +474,7 @@ pub unsafe extern "C" fn MPI_Start(request: Req) -> c_int {
     // SAFETY: the application\'s requests and statuses, given to the real function and read as it filled them.
     guarded("MPI_Start", || unsafe {
         requests::progress_orphans(false);
-        let Some(mut c) = requests::claim(abi().handle_at(request, 0)) else { return real(request) };
+        let Some(mut c) = requests::claim(Request::from_raw(abi().handle_at(request, 0))) else { return real(request) };
         let rc = c.start("MPI_Start");
         if rc != 0 {
             return rc;
@@ -529,7 +529,7 @@ pub unsafe extern "C" fn MPI_Startall(count: c_int, array_of_requests: Req) -> c
 /// Called from C or Fortran with the arguments the MPI standard gives this function: valid
 /// handles, and buffers, arrays and out-arguments of the sizes its counts and datatypes imply.
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Barrier(comm: crate::abi::Handle) -> c_int {
+pub unsafe extern "C" fn MPI_Barrier(comm: crate::abi::Comm) -> c_int {
     let Some(real) = crate::pmpi_fn!(MPI_Barrier(Comm)) else { return crate::real::missing("MPI_Barrier") };
     // SAFETY: forwarding the application's arguments.
     let rc = unsafe { real(comm) };

@@ -9,7 +9,7 @@
 //! MPI_Win_allocate, MPI_Win_allocate_shared and MPI_Win_create_dynamic allocate host memory (or
 //! none) and are not intercepted; attaching VE memory to a dynamic window is refused.
 
-use crate::abi::{Aint, Handle};
+use crate::abi::{Aint, Comm, Info, Win};
 use crate::errors::Obj;
 use crate::ffi;
 use crate::intercept;
@@ -126,9 +126,9 @@ sync_calls! {
     fn MPI_Win_fence(assert: Int, win: Win) on win => Sync::Fence { assert };
 
     /// §12.5.2 General active target synchronization.
-    fn MPI_Win_start(group: Handle, assert: Int, win: Win) on win => Sync::Start { group };
+    fn MPI_Win_start(group: Group, assert: Int, win: Win) on win => Sync::Start { group };
     fn MPI_Win_complete(win: Win) on win => Sync::Complete;
-    fn MPI_Win_post(group: Handle, assert: Int, win: Win) on win => Sync::Post { assert };
+    fn MPI_Win_post(group: Group, assert: Int, win: Win) on win => Sync::Post { assert };
     fn MPI_Win_wait(win: Win) on win => Sync::Wait;
     fn MPI_Win_test(win: Win, flag: IntOut) on win => Sync::Test { flag };
 
@@ -153,7 +153,7 @@ sync_calls! {
 /// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
 /// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Win_create(base: *mut c_void, size: Aint, disp_unit: c_int, info: Handle, comm: Handle, win: *mut c_void) -> c_int {
+pub unsafe extern "C" fn MPI_Win_create(base: *mut c_void, size: Aint, disp_unit: c_int, info: Info, comm: Comm, win: *mut c_void) -> c_int {
     let Some(real) = crate::pmpi_fn!(MPI_Win_create(Buf, Aint, Int, Info, Comm, HandleOut)) else {
         return crate::real::missing("MPI_Win_create");
     };
@@ -175,7 +175,7 @@ pub unsafe extern "C" fn MPI_Win_create(base: *mut c_void, size: Aint, disp_unit
 /// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
 /// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_unit: Aint, info: Handle, comm: Handle, win: *mut c_void) -> c_int {
+pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_unit: Aint, info: Info, comm: Comm, win: *mut c_void) -> c_int {
     let Some(real) = crate::pmpi_fn!(MPI_Win_create_c(Buf, Aint, Aint, Info, Comm, HandleOut)) else {
         return match c_int::try_from(disp_unit) {
             // SAFETY: the application's arguments, with the unit narrowed losslessly.
@@ -207,7 +207,7 @@ pub unsafe extern "C" fn MPI_Win_create_c(base: *mut c_void, size: Aint, disp_un
 /// Called by the application (C, or the MPI's own bindings) with the arguments the MPI standard
 /// specifies for this function: valid handles, and pointers to memory of the size it documents.
 #[no_mangle]
-pub unsafe extern "C" fn MPI_Win_get_attr(win: Handle, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
+pub unsafe extern "C" fn MPI_Win_get_attr(win: Win, win_keyval: c_int, attribute_val: *mut c_void, flag: *mut c_int) -> c_int {
     ffi::boundary(Obj::Win(win), "MPI_Win_get_attr", || {
         let Some(real) = crate::pmpi_fn!(MPI_Win_get_attr(Win, Int, Buf, IntOut)) else {
             return Ok(crate::real::missing("MPI_Win_get_attr"));

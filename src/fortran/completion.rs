@@ -18,7 +18,7 @@
 //! takes the f77 path.
 
 use super::{request, request_c2f, sentinels, set, status_c2f};
-use crate::abi::{Handle, StatusBuf};
+use crate::abi::{Request, StatusBuf};
 use crate::api::completion as c;
 use crate::real::{abi, Scope};
 use std::ffi::{c_int, c_void};
@@ -54,7 +54,7 @@ unsafe fn requests_f2c(f: P, n: c_int) -> Vec<u64> {
 unsafe fn request_back(f: P, creqs: &[u64], i: usize) {
     // SAFETY: i < n, and both arrays have n elements.
     unsafe {
-        let h: Handle = abi().handle_at(creqs.as_ptr() as *const c_void, i);
+        let h = Request::from_raw(abi().handle_at(creqs.as_ptr() as *const c_void, i));
         (f as *mut c_int).add(i).write_unaligned(request_c2f(h));
     }
 }

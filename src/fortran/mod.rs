@@ -28,7 +28,7 @@
 
 pub mod completion;
 
-use crate::abi::{Class, Family, Handle, StatusBuf};
+use crate::abi::{Class, Comm, Datatype, Family, File, Group, Handle, Info, Message, Op, Request, StatusBuf, Win};
 use crate::errors::{Error, Obj, Result};
 use crate::msg::Shape;
 use crate::real::{abi, pmpi};
@@ -151,15 +151,15 @@ pub unsafe fn int8(p: *const c_void) -> i64 {
 
 /// Converts a Fortran handle of each kind (MPICH's are the C handles).
 macro_rules! f2c_fns {
-    ($($fname:ident => $pmpi:ident),* $(,)?) => {
+    ($($fname:ident => $pmpi:ident -> $ty:ident),* $(,)?) => {
         $(
             /// # Safety
             /// `p` is the address of a Fortran handle (INTEGER) of this kind.
-            pub unsafe fn $fname(p: *const c_void) -> Handle {
+            pub unsafe fn $fname(p: *const c_void) -> $ty {
                 // SAFETY: by the caller's contract.
                 let f = unsafe { int(p) };
                 match abi().family {
-                    Family::Mpich => f as u32 as Handle,
+                    Family::Mpich => $ty::from_raw(f as u32 as Handle),
                     // SAFETY: converting a handle value has no other effect.
                     Family::OpenMpi => unsafe { pmpi::$pmpi(f) },
                     Family::Std => no_conversion(),
@@ -169,24 +169,24 @@ macro_rules! f2c_fns {
     };
 }
 f2c_fns! {
-    comm => PMPI_Comm_f2c,
-    datatype => PMPI_Type_f2c,
-    op => PMPI_Op_f2c,
-    info => PMPI_Info_f2c,
-    win => PMPI_Win_f2c,
-    file => PMPI_File_f2c,
-    request => PMPI_Request_f2c,
-    message => PMPI_Message_f2c,
-    group => PMPI_Group_f2c,
+    comm => PMPI_Comm_f2c -> Comm,
+    datatype => PMPI_Type_f2c -> Datatype,
+    op => PMPI_Op_f2c -> Op,
+    info => PMPI_Info_f2c -> Info,
+    win => PMPI_Win_f2c -> Win,
+    file => PMPI_File_f2c -> File,
+    request => PMPI_Request_f2c -> Request,
+    message => PMPI_Message_f2c -> Message,
+    group => PMPI_Group_f2c -> Group,
 }
 
 /// A C request handle as a Fortran INTEGER.
 ///
 /// # Safety
 /// `h` is a request handle of the real MPI (or MPI_REQUEST_NULL), after MPI_Init.
-pub unsafe fn request_c2f(h: Handle) -> c_int {
+pub unsafe fn request_c2f(h: Request) -> c_int {
     match abi().family {
-        Family::Mpich => h as u32 as c_int,
+        Family::Mpich => h.raw() as u32 as c_int,
         // SAFETY: converting a handle value.
         Family::OpenMpi => unsafe { pmpi::PMPI_Request_c2f(h) },
         Family::Std => no_conversion(),
@@ -241,7 +241,7 @@ impl Cx {
     pub fn request_out(&mut self, f: *mut c_void) -> *mut c_void {
         let i = self.nrequest;
         self.nrequest += 1;
-        self.requests[i] = (abi().h.request_null as u64, f as usize);
+        self.requests[i] = (abi().h.request_null.raw() as u64, f as usize);
         &mut self.requests[i].0 as *mut u64 as *mut c_void
     }
 
@@ -251,7 +251,7 @@ impl Cx {
     /// `f` is the address of a Fortran message handle.
     pub unsafe fn message(&mut self, f: *mut c_void) -> *mut c_void {
         // SAFETY: by the caller's contract.
-        self.message = (unsafe { message(f) } as u64, f as usize);
+        self.message = (unsafe { message(f) }.raw() as u64, f as usize);
         &mut self.message.0 as *mut u64 as *mut c_void
     }
 
@@ -290,13 +290,13 @@ impl Cx {
         if ok {
             for &(h, f) in &self.requests[..self.nrequest] {
                 // SAFETY: f is the application's INTEGER request; h the request the call returned.
-                unsafe { (f as *mut c_int).write_unaligned(request_c2f(abi.handle_at(&h as *const u64 as *const c_void, 0))) };
+                unsafe { (f as *mut c_int).write_unaligned(request_c2f(Request::from_raw(abi.handle_at(&h as *const u64 as *const c_void, 0)))) };
             }
         }
         if self.message.1 != 0 {
-            let h = self.message.0 as Handle;
+            let h = Message::from_raw(self.message.0 as Handle);
             let f = match abi.family {
-                Family::Mpich => h as u32 as c_int,
+                Family::Mpich => h.raw() as u32 as c_int,
                 // SAFETY: converting a handle value.
                 Family::OpenMpi => unsafe { pmpi::PMPI_Message_c2f(h) },
                 Family::Std => no_conversion(),

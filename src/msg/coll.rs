@@ -2,7 +2,7 @@
 //! intercommunicators, v and w variants, MPI_IN_PLACE.
 
 use super::{at, blocks, comm_info, in_place, segs_v, segs_w, Buf, CBuf, CommInfo, CountT};
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, Datatype};
 use crate::errors::{Error, Result};
 use crate::real::abi;
 use crate::stage::{Plan, Seg, Use};
@@ -50,7 +50,7 @@ pub(super) fn group(ci: &CommInfo) -> c_int {
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, root: c_int, comm: Handle) -> Result<(Buf,)> {
+pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Datatype, root: c_int, comm: Comm) -> Result<(Buf,)> {
     // MPIVE_PIPELINE=1: a large blocking Bcast goes in chunks (src/pipeline/coll.rs).
     // SAFETY: forwarded contract.
     if let Some(b) = unsafe { crate::pipeline::bcast_form(plan, buf, count.get(), dt, comm) } {
@@ -70,6 +70,21 @@ pub unsafe fn bcast<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, 
 
 /// Stages the buffers of its MPI call.
 ///
+/// The handles are typed: a communicator and a datatype swapped among the nine arguments is a
+/// compile error, not a wrong call.
+/// ```compile_fail,E0308
+/// # use mpive::abi::{Comm, Datatype};
+/// # unsafe fn f(plan: &mut mpive::stage::Plan, sbuf: *const std::ffi::c_void, rbuf: *mut std::ffi::c_void, dt: Datatype, comm: Comm) {
+/// let _ = unsafe { mpive::msg::gather(plan, sbuf, 1, dt, rbuf, 1, comm, 0, dt) };
+/// # }
+/// ```
+/// ```no_run
+/// # use mpive::abi::{Comm, Datatype};
+/// # unsafe fn f(plan: &mut mpive::stage::Plan, sbuf: *const std::ffi::c_void, rbuf: *mut std::ffi::c_void, dt: Datatype, comm: Comm) {
+/// let _ = unsafe { mpive::msg::gather(plan, sbuf, 1, dt, rbuf, 1, dt, 0, comm) };
+/// # }
+/// ```
+///
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
@@ -78,12 +93,12 @@ pub unsafe fn gather<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
+    rtype: Datatype,
     root: c_int,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -113,13 +128,13 @@ pub unsafe fn gatherv<C: CountT, D: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcounts: *const C,
     displs: *const D,
-    rtype: Handle,
+    rtype: Datatype,
     root: c_int,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -149,12 +164,12 @@ pub unsafe fn scatter<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
+    rtype: Datatype,
     root: c_int,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -182,12 +197,12 @@ pub unsafe fn scatterv<C: CountT, D: CountT>(
     sbuf: CBuf,
     scounts: *const C,
     displs: *const D,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
+    rtype: Datatype,
     root: c_int,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -212,11 +227,11 @@ unsafe fn all_to<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
     send_blocks: bool,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
@@ -241,11 +256,11 @@ pub unsafe fn allgather<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe { all_to(plan, sbuf, scount, stype, rbuf, rcount, rtype, comm, false) }
@@ -261,11 +276,11 @@ pub unsafe fn alltoall<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe { all_to(plan, sbuf, scount, stype, rbuf, rcount, rtype, comm, true) }
@@ -281,12 +296,12 @@ pub unsafe fn allgatherv<C: CountT, D: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcounts: *const C,
     displs: *const D,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -310,12 +325,12 @@ pub unsafe fn alltoallv<C: CountT, D: CountT>(
     sbuf: CBuf,
     scounts: *const C,
     sdispls: *const D,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcounts: *const C,
     rdispls: *const D,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -345,7 +360,7 @@ pub unsafe fn alltoallw<C: CountT, D: CountT>(
     rcounts: *const C,
     rdispls: *const D,
     rtypes: *const c_void,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -365,7 +380,7 @@ pub unsafe fn alltoallw<C: CountT, D: CountT>(
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn reduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle, root: c_int, comm: Handle) -> Result<(CBuf, Buf)> {
+pub unsafe fn reduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Datatype, root: c_int, comm: Comm) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         let ci = comm_info(comm)?;
@@ -385,7 +400,7 @@ pub unsafe fn reduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn allreduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle) -> Result<(CBuf, Buf)> {
+pub unsafe fn allreduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Datatype) -> Result<(CBuf, Buf)> {
     let n = count.get();
     // MPIVE_PIPELINE=1: a large blocking Allreduce goes in chunks (src/pipeline/coll.rs).
     // SAFETY: forwarded contract.
@@ -406,7 +421,7 @@ pub unsafe fn allreduce<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn exscan<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Handle, comm: Handle) -> Result<(CBuf, Buf)> {
+pub unsafe fn exscan<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C, dt: Datatype, comm: Comm) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         let ci = comm_info(comm)?;
@@ -427,7 +442,7 @@ pub unsafe fn exscan<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, count: C
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn reduce_scatter<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, rcounts: *const C, dt: Handle, comm: Handle) -> Result<(CBuf, Buf)> {
+pub unsafe fn reduce_scatter<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, rcounts: *const C, dt: Datatype, comm: Comm) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         let ci = comm_info(comm)?;
@@ -445,7 +460,7 @@ pub unsafe fn reduce_scatter<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, 
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn reduce_scatter_block<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, rcount: C, dt: Handle, comm: Handle) -> Result<(CBuf, Buf)> {
+pub unsafe fn reduce_scatter_block<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, rcount: C, dt: Datatype, comm: Comm) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         let ci = comm_info(comm)?;
@@ -453,7 +468,7 @@ pub unsafe fn reduce_scatter_block<C: CountT>(plan: &mut Plan, sbuf: CBuf, rbuf:
     }
 }
 
-unsafe fn reduce_scatter_parts(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, total: i64, mine: i64, dt: Handle) -> Result<(CBuf, Buf)> {
+unsafe fn reduce_scatter_parts(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, total: i64, mine: i64, dt: Datatype) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         if in_place(sbuf) {
@@ -470,7 +485,7 @@ unsafe fn reduce_scatter_parts(plan: &mut Plan, sbuf: CBuf, rbuf: Buf, total: i6
 /// arguments as the form, without the plan.
 pub mod shape {
     use super::{group, rooted, Rooted};
-    use crate::abi::Handle;
+    use crate::abi::{Comm, Datatype};
     use crate::errors::Result;
     use crate::msg::large::Shape;
     use crate::msg::{comm_info, in_place, Buf, CBuf, CountT};
@@ -478,7 +493,7 @@ pub mod shape {
 
     /// The counts and displacements of a rooted v variant: read at the root only, one per process of
     /// the (remote) group.
-    unsafe fn v_at_root<C: CountT, D: CountT>(counts: *const C, displs: *const D, root: c_int, comm: Handle) -> Result<Shape> {
+    unsafe fn v_at_root<C: CountT, D: CountT>(counts: *const C, displs: *const D, root: c_int, comm: Comm) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let ci = unsafe { comm_info(comm) }?;
         let mut s = Shape::none();
@@ -498,13 +513,13 @@ pub mod shape {
     pub unsafe fn gatherv<C: CountT, D: CountT>(
         _sbuf: CBuf,
         _scount: C,
-        _stype: Handle,
+        _stype: Datatype,
         _rbuf: Buf,
         rcounts: *const C,
         displs: *const D,
-        _rtype: Handle,
+        _rtype: Datatype,
         root: c_int,
-        comm: Handle,
+        comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         unsafe { v_at_root(rcounts, displs, root, comm) }
@@ -520,12 +535,12 @@ pub mod shape {
         _sbuf: CBuf,
         scounts: *const C,
         displs: *const D,
-        _stype: Handle,
+        _stype: Datatype,
         _rbuf: Buf,
         _rcount: C,
-        _rtype: Handle,
+        _rtype: Datatype,
         root: c_int,
-        comm: Handle,
+        comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         unsafe { v_at_root(scounts, displs, root, comm) }
@@ -540,12 +555,12 @@ pub mod shape {
     pub unsafe fn allgatherv<C: CountT, D: CountT>(
         _sbuf: CBuf,
         _scount: C,
-        _stype: Handle,
+        _stype: Datatype,
         _rbuf: Buf,
         rcounts: *const C,
         displs: *const D,
-        _rtype: Handle,
-        comm: Handle,
+        _rtype: Datatype,
+        comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let n = group(&unsafe { comm_info(comm) }?);
@@ -565,12 +580,12 @@ pub mod shape {
         sbuf: CBuf,
         scounts: *const C,
         sdispls: *const D,
-        _stype: Handle,
+        _stype: Datatype,
         _rbuf: Buf,
         rcounts: *const C,
         rdispls: *const D,
-        _rtype: Handle,
-        comm: Handle,
+        _rtype: Datatype,
+        comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let n = group(&unsafe { comm_info(comm) }?);
@@ -599,7 +614,7 @@ pub mod shape {
         rcounts: *const C,
         rdispls: *const D,
         rtypes: *const c_void,
-        comm: Handle,
+        comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let n = group(&unsafe { comm_info(comm) }?);
@@ -620,7 +635,7 @@ pub mod shape {
     /// # Safety
     /// The arguments are the ones the application passed to the MPI call whose arrays are shaped:
     /// its count and displacement arrays have as many elements as that call reads.
-    pub unsafe fn reduce_scatter<C: CountT>(_sbuf: CBuf, _rbuf: Buf, rcounts: *const C, _dt: Handle, comm: Handle) -> Result<Shape> {
+    pub unsafe fn reduce_scatter<C: CountT>(_sbuf: CBuf, _rbuf: Buf, rcounts: *const C, _dt: Datatype, comm: Comm) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let ci = unsafe { comm_info(comm) }?;
         let mut s = Shape::none();

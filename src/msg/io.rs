@@ -19,7 +19,7 @@
 //! (collectives, Waitall, Pack) on host memory while the shim's call is in progress; those run inside
 //! [`crate::stage::Inside`] and are forwarded untouched, so nothing is staged twice.
 
-use crate::abi::{Class, Handle, StatusBuf};
+use crate::abi::{Class, File, StatusBuf};
 use crate::errors::{Error, Obj, Result};
 use crate::real::abi;
 use crate::stage::{Inside, Plan};
@@ -36,7 +36,7 @@ pub use super::pt2pt::recv_later as file_read_later;
 /// A split collective in progress with a VE buffer.
 struct Split {
     /// The file handle, as passed (Open MPI and MPICH both use pointers for MPI_File).
-    fh: Handle,
+    fh: File,
     /// The application's buffer, which the end call names again.
     app: usize,
     /// The staged buffer given to the real begin call.
@@ -52,7 +52,7 @@ static SPLITS: Mutex<Vec<Split>> = Mutex::new(Vec::new());
 ///
 /// # Safety
 /// `fh` and `app` are the application's arguments to `func`.
-pub unsafe fn split_begin(fh: Handle, func: &'static str, app: *const c_void, f: impl FnOnce(&mut Plan) -> Result<(c_int, *const c_void)>) -> c_int {
+pub unsafe fn split_begin(fh: File, func: &'static str, app: *const c_void, f: impl FnOnce(&mut Plan) -> Result<(c_int, *const c_void)>) -> c_int {
     let _inside = Inside::enter();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
         let mut plan = Plan::new(func);
@@ -74,7 +74,7 @@ pub unsafe fn split_begin(fh: Handle, func: &'static str, app: *const c_void, f:
 ///
 /// # Safety
 /// `fh`, `app` and `status` are the application's arguments to `func`.
-pub unsafe fn split_end(fh: Handle, func: &'static str, app: *const c_void, status: *mut c_void, f: impl FnOnce(*const c_void, *mut c_void) -> c_int) -> c_int {
+pub unsafe fn split_end(fh: File, func: &'static str, app: *const c_void, status: *mut c_void, f: impl FnOnce(*const c_void, *mut c_void) -> c_int) -> c_int {
     let _inside = Inside::enter();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
         let mut s = {

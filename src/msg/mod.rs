@@ -8,7 +8,7 @@
 //! Counts and displacements are generic ([`CountT`]) so the same form serves the `int` functions and
 //! the MPI-4 large-count (`_c`) ones.
 
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, Datatype};
 use crate::datatype;
 use crate::errors::{Error, Result};
 use crate::real::{abi, pmpi};
@@ -43,7 +43,7 @@ pub struct CommInfo {
 ///
 /// # Safety
 /// `comm` is a communicator handle the application passed.
-pub unsafe fn comm_info(comm: Handle) -> Result<CommInfo> {
+pub unsafe fn comm_info(comm: Comm) -> Result<CommInfo> {
     let (mut inter, mut rank, mut size) = (0, 0, 0);
     let mut remote;
     // SAFETY: out-pointers to locals.
@@ -68,7 +68,7 @@ pub unsafe fn comm_info(comm: Handle) -> Result<CommInfo> {
 /// # Safety
 /// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
 /// valid handles of the running MPI.
-pub unsafe fn blocks_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Option<Seg>>> {
+pub unsafe fn blocks_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Datatype) -> Result<Vec<Option<Seg>>> {
     if n > 0 && (counts.is_null() || displs.is_null()) {
         return Err(Error::new(Class::Arg, "NULL counts or displacements array"));
     }
@@ -105,7 +105,7 @@ pub unsafe fn blocks_w<C: CountT, D: CountT>(counts: *const C, displs: *const D,
         .map(|i| {
             // SAFETY: the arrays have one entry per process of the group (or neighbor), by the standard.
             let (c, d, t) = unsafe { (at(counts, i), at(displs, i), abi.handle_at(types, i)) };
-            (c != 0).then_some(Seg { disp: d, count: c, dt: t })
+            (c != 0).then_some(Seg { disp: d, count: c, dt: Datatype::from_raw(t) })
         })
         .collect())
 }
@@ -115,7 +115,7 @@ pub unsafe fn blocks_w<C: CountT, D: CountT>(counts: *const C, displs: *const D,
 /// # Safety
 /// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
 /// valid handles of the running MPI.
-pub unsafe fn segs_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Handle) -> Result<Vec<Seg>> {
+pub unsafe fn segs_v<C: CountT, D: CountT>(counts: *const C, displs: *const D, n: c_int, dt: Datatype) -> Result<Vec<Seg>> {
     // SAFETY: forwarded contract.
     Ok(unsafe { blocks_v(counts, displs, n, dt) }?.into_iter().flatten().collect())
 }
@@ -135,7 +135,7 @@ pub unsafe fn segs_w<C: CountT, D: CountT>(counts: *const C, displs: *const D, t
 /// # Safety
 /// `counts` and `displs` have `n` elements (and `types` too, for w variants); the datatypes are
 /// valid handles of the running MPI.
-pub unsafe fn blocks(count: i64, dt: Handle, blocks: c_int) -> Result<[Seg; 1]> {
+pub unsafe fn blocks(count: i64, dt: Datatype, blocks: c_int) -> Result<[Seg; 1]> {
     Ok([Seg::new(count * blocks.max(0) as i64, dt)])
 }
 

@@ -7,7 +7,7 @@
 //! `(outcount, datatype)` and never past `insize`.
 
 use super::{Buf, CBuf, CountT};
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, Datatype};
 use crate::errors::{Error, Result};
 use crate::real::{abi, pmpi};
 use crate::stage::{Plan, Seg, Use};
@@ -17,7 +17,7 @@ use std::ffi::c_int;
 /// `span` is MPI_Pack_size of `(count, dt)` (what the real call may touch: MPICH 4.0 does not check
 /// `outsize`/`insize` against it, so the staging buffer must hold it all) and `room` the part inside
 /// the application's buffer (up to `size`), the only part copied from or to VE memory.
-unsafe fn packed_part<P: CountT>(size: i64, position: *const P, count: i64, dt: Handle, comm: Handle) -> Result<([Seg; 1], [Seg; 1])> {
+unsafe fn packed_part<P: CountT>(size: i64, position: *const P, count: i64, dt: Datatype, comm: Comm) -> Result<([Seg; 1], [Seg; 1])> {
     if position.is_null() {
         return Err(Error::new(Class::Arg, "NULL position"));
     }
@@ -48,11 +48,11 @@ pub unsafe fn pack<C: CountT, P: CountT>(
     plan: &mut Plan,
     inbuf: CBuf,
     incount: C,
-    dt: Handle,
+    dt: Datatype,
     outbuf: Buf,
     outsize: C,
     position: *mut P,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract; the blocking runner stores while `position` is still valid.
     unsafe {
@@ -80,8 +80,8 @@ pub unsafe fn unpack<C: CountT, P: CountT>(
     position: *mut P,
     outbuf: Buf,
     outcount: C,
-    dt: Handle,
-    comm: Handle,
+    dt: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {

@@ -1,7 +1,7 @@
 //! Point-to-point message forms (MPI-4.1 chapter 3).
 
 use super::{Buf, CBuf, CountT};
-use crate::abi::Handle;
+use crate::abi::Datatype;
 use crate::errors::Result;
 use crate::pipeline;
 use crate::stage::{Plan, Use};
@@ -14,7 +14,7 @@ use crate::stage::{Plan, Use};
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) -> Result<(CBuf,)> {
+pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Datatype) -> Result<(CBuf,)> {
     // SAFETY: forwarded contract.
     if let Some(b) = unsafe { pipeline::send_form(plan, buf, count.get(), dt) } {
         return Ok((b,));
@@ -28,7 +28,7 @@ pub unsafe fn send<C: CountT>(plan: &mut Plan, buf: CBuf, count: C, dt: Handle) 
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn recv<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, status: Buf) -> Result<(Buf, Buf)> {
+pub unsafe fn recv<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Datatype, status: Buf) -> Result<(Buf, Buf)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?;
     let st = plan.recv_status(status);
@@ -41,7 +41,7 @@ pub unsafe fn recv<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, s
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn recv_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
+pub unsafe fn recv_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Datatype) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::Recv) }?;
     // SAFETY: forwarded contract.
@@ -59,10 +59,10 @@ pub unsafe fn sendrecv<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
+    rtype: Datatype,
     status: Buf,
 ) -> Result<(CBuf, Buf, Buf)> {
     // SAFETY: forwarded contract.
@@ -79,7 +79,7 @@ pub unsafe fn sendrecv<C: CountT>(
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn sendrecv_replace<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle, status: Buf) -> Result<(Buf, Buf)> {
+pub unsafe fn sendrecv_replace<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Datatype, status: Buf) -> Result<(Buf, Buf)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?;
     // SAFETY: forwarded contract.
@@ -91,7 +91,7 @@ pub unsafe fn sendrecv_replace<C: CountT>(plan: &mut Plan, buf: Buf, count: C, d
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn sendrecv_replace_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
+pub unsafe fn sendrecv_replace_later<C: CountT>(plan: &mut Plan, buf: Buf, count: C, dt: Datatype) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
     let b = unsafe { plan.arg(buf, count.get(), dt, Use::InOut) }?;
     // SAFETY: forwarded contract.
@@ -111,10 +111,10 @@ pub unsafe fn sendrecv_later<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
+    rtype: Datatype,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {

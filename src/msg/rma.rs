@@ -6,7 +6,7 @@
 //! the synchronization that completes the operation otherwise ([`crate::rma`]).
 
 use super::{Buf, CBuf, CountT};
-use crate::abi::Handle;
+use crate::abi::{Datatype, Op};
 use crate::errors::Result;
 use crate::real::abi;
 use crate::stage::{Plan, Use};
@@ -16,7 +16,7 @@ use crate::stage::{Plan, Use};
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn rma_origin<C: CountT>(plan: &mut Plan, origin_addr: CBuf, count: C, dt: Handle) -> Result<(CBuf,)> {
+pub unsafe fn rma_origin<C: CountT>(plan: &mut Plan, origin_addr: CBuf, count: C, dt: Datatype) -> Result<(CBuf,)> {
     // SAFETY: forwarded contract.
     Ok((unsafe { plan.arg(origin_addr, count.get(), dt, Use::In) }? as CBuf,))
 }
@@ -26,13 +26,13 @@ pub unsafe fn rma_origin<C: CountT>(plan: &mut Plan, origin_addr: CBuf, count: C
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn rma_result<C: CountT>(plan: &mut Plan, origin_addr: Buf, count: C, dt: Handle) -> Result<(Buf,)> {
+pub unsafe fn rma_result<C: CountT>(plan: &mut Plan, origin_addr: Buf, count: C, dt: Datatype) -> Result<(Buf,)> {
     // SAFETY: forwarded contract.
     Ok((unsafe { plan.arg(origin_addr, count.get(), dt, Use::Out) }?,))
 }
 
 /// Whether an accumulate's origin buffer is significant (MPI_NO_OP ignores it).
-fn reads_origin(op: Handle) -> bool {
+fn reads_origin(op: Op) -> bool {
     let abi = abi();
     !abi.same(op, abi.h.op_no_op)
 }
@@ -48,11 +48,11 @@ pub unsafe fn get_accumulate<C: CountT>(
     plan: &mut Plan,
     origin_addr: CBuf,
     origin_count: C,
-    origin_dt: Handle,
+    origin_dt: Datatype,
     result_addr: Buf,
     result_count: C,
-    result_dt: Handle,
-    op: Handle,
+    result_dt: Datatype,
+    op: Op,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -66,7 +66,7 @@ pub unsafe fn get_accumulate<C: CountT>(
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn fetch_and_op(plan: &mut Plan, origin_addr: CBuf, result_addr: Buf, dt: Handle, op: Handle) -> Result<(CBuf, Buf)> {
+pub unsafe fn fetch_and_op(plan: &mut Plan, origin_addr: CBuf, result_addr: Buf, dt: Datatype, op: Op) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         let o = if reads_origin(op) { plan.arg(origin_addr, 1, dt, Use::In)? as CBuf } else { origin_addr };
@@ -79,7 +79,7 @@ pub unsafe fn fetch_and_op(plan: &mut Plan, origin_addr: CBuf, result_addr: Buf,
 /// # Safety
 /// The arguments are the ones the application passed to the MPI call this form stages (buffers,
 /// counts, datatypes and communicator valid as that call requires); `plan` belongs to that call.
-pub unsafe fn compare_and_swap(plan: &mut Plan, origin_addr: CBuf, compare_addr: CBuf, result_addr: Buf, dt: Handle) -> Result<(CBuf, CBuf, Buf)> {
+pub unsafe fn compare_and_swap(plan: &mut Plan, origin_addr: CBuf, compare_addr: CBuf, result_addr: Buf, dt: Datatype) -> Result<(CBuf, CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
         Ok((

@@ -11,7 +11,7 @@
 //! host memory does.
 
 use super::{blocks_v, blocks_w, segs_v, segs_w, Buf, CBuf, CountT};
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, Datatype};
 use crate::datatype;
 use crate::errors::{Error, Result};
 use crate::real::{abi, pmpi};
@@ -30,7 +30,7 @@ struct Neighbors {
 ///
 /// # Safety
 /// `comm` is a communicator handle the application passed.
-unsafe fn neighbors(comm: Handle) -> Result<Neighbors> {
+unsafe fn neighbors(comm: Comm) -> Result<Neighbors> {
     let abi = abi();
     let mut kind: c_int = 0;
     // SAFETY: out-pointers to locals and arrays of the announced lengths.
@@ -92,7 +92,7 @@ unsafe fn recblocks_v(plan: &mut Plan, rbuf: Buf, nb: &Neighbors, blocks: &[Opti
 }
 
 /// `n` blocks of `count` elements of `dt`, back to back.
-unsafe fn even_blocks(count: i64, dt: Handle, n: c_int) -> Result<Vec<Option<Seg>>> {
+unsafe fn even_blocks(count: i64, dt: Datatype, n: c_int) -> Result<Vec<Option<Seg>>> {
     if count == 0 || n <= 0 {
         return Ok(vec![None; n.max(0) as usize]);
     }
@@ -111,11 +111,11 @@ pub unsafe fn neighbor_allgather<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -136,12 +136,12 @@ pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcounts: *const C,
     displs: *const D,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -162,11 +162,11 @@ pub unsafe fn neighbor_alltoall<C: CountT>(
     plan: &mut Plan,
     sbuf: CBuf,
     scount: C,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcount: C,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -188,12 +188,12 @@ pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
     sbuf: CBuf,
     scounts: *const C,
     sdispls: *const D,
-    stype: Handle,
+    stype: Datatype,
     rbuf: Buf,
     rcounts: *const C,
     rdispls: *const D,
-    rtype: Handle,
-    comm: Handle,
+    rtype: Datatype,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -221,7 +221,7 @@ pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
     rcounts: *const C,
     rdispls: *const D,
     rtypes: *const c_void,
-    comm: Handle,
+    comm: Comm,
 ) -> Result<(CBuf, Buf)> {
     // SAFETY: forwarded contract.
     unsafe {
@@ -237,7 +237,7 @@ pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
 /// arrays indegree.
 pub mod shape {
     use super::neighbors;
-    use crate::abi::Handle;
+    use crate::abi::{Comm, Datatype};
     use crate::errors::Result;
     use crate::msg::large::Shape;
     use crate::msg::{Buf, CBuf, CountT};
@@ -250,7 +250,7 @@ pub mod shape {
     /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn neighbor_allgatherv<C: CountT, D: CountT>(
-        _sbuf: CBuf, _scount: C, _stype: Handle, _rbuf: Buf, rcounts: *const C, displs: *const D, _rtype: Handle, comm: Handle,
+        _sbuf: CBuf, _scount: C, _stype: Datatype, _rbuf: Buf, rcounts: *const C, displs: *const D, _rtype: Datatype, comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let nb = unsafe { neighbors(comm) }?;
@@ -267,8 +267,8 @@ pub mod shape {
     /// its count and displacement arrays have as many elements as that call reads.
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn neighbor_alltoallv<C: CountT, D: CountT>(
-        _sbuf: CBuf, scounts: *const C, sdispls: *const D, _stype: Handle, _rbuf: Buf, rcounts: *const C, rdispls: *const D,
-        _rtype: Handle, comm: Handle,
+        _sbuf: CBuf, scounts: *const C, sdispls: *const D, _stype: Datatype, _rbuf: Buf, rcounts: *const C, rdispls: *const D,
+        _rtype: Datatype, comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let nb = unsafe { neighbors(comm) }?;
@@ -288,7 +288,7 @@ pub mod shape {
     #[allow(clippy::too_many_arguments)]
     pub unsafe fn neighbor_alltoallw<C: CountT, D: CountT>(
         _sbuf: CBuf, scounts: *const C, sdispls: *const D, stypes: *const c_void, _rbuf: Buf, rcounts: *const C,
-        rdispls: *const D, rtypes: *const c_void, comm: Handle,
+        rdispls: *const D, rtypes: *const c_void, comm: Comm,
     ) -> Result<Shape> {
         // SAFETY: comm is the application's communicator.
         let nb = unsafe { neighbors(comm) }?;

@@ -21,7 +21,7 @@ use crate::real::pmpi::{PMPI_Comm_rank, PMPI_Comm_test_inter, PMPI_Iallreduce, P
 use super::ticket;
 use super::wait::{spin, wait_one};
 use super::wire::linear;
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, Datatype, Op};
 use crate::datatype::{self, TypeInfo};
 use crate::dma::{self, Slot};
 use crate::errors::{Error, Obj, Result};
@@ -41,7 +41,7 @@ fn split_allreduce(count: i64, t: &TypeInfo) -> bool {
     active() && tune::pipeline_allreduce() && linear(t) && count > 0 && (t.size as u64).saturating_mul(count as u64) >= tune::threshold()
 }
 
-unsafe fn split_bcast(total: u64, comm: Handle) -> bool {
+unsafe fn split_bcast(total: u64, comm: Comm) -> bool {
     if !active() || !tune::pipeline_send() || total < tune::threshold() {
         return false;
     }
@@ -56,7 +56,7 @@ unsafe fn split_bcast(total: u64, comm: Handle) -> bool {
 /// # Safety
 /// The arguments are the application's.
 #[inline]
-pub unsafe fn allreduce_form(plan: &Plan, sbuf: *const c_void, rbuf: *mut c_void, count: i64, dt: Handle) -> Option<(*const c_void, *mut c_void)> {
+pub unsafe fn allreduce_form(plan: &Plan, sbuf: *const c_void, rbuf: *mut c_void, count: i64, dt: Datatype) -> Option<(*const c_void, *mut c_void)> {
     if !tune::pipeline() || plan.func != "MPI_Allreduce" {
         return None;
     }
@@ -72,7 +72,7 @@ pub unsafe fn allreduce_form(plan: &Plan, sbuf: *const c_void, rbuf: *mut c_void
 /// # Safety
 /// The arguments are the application's; `plan` stays where it is until the real call returned.
 #[inline]
-pub unsafe fn bcast_form(plan: &mut Plan, buf: *mut c_void, count: i64, dt: Handle, comm: Handle) -> Option<*mut c_void> {
+pub unsafe fn bcast_form(plan: &mut Plan, buf: *mut c_void, count: i64, dt: Datatype, comm: Comm) -> Option<*mut c_void> {
     if !tune::pipeline() || plan.func != "MPI_Bcast" || count <= 0 {
         return None;
     }
@@ -170,10 +170,10 @@ unsafe fn nb(start: impl FnOnce(*mut c_void) -> c_int) -> c_int {
     }
 }
 
-type AllreduceFn = unsafe extern "C" fn(*const c_void, *mut c_void, c_int, Handle, Handle, Handle) -> c_int;
-type BcastFn = unsafe extern "C" fn(*mut c_void, c_int, Handle, c_int, Handle) -> c_int;
+type AllreduceFn = unsafe extern "C" fn(*const c_void, *mut c_void, c_int, Datatype, Op, Comm) -> c_int;
+type BcastFn = unsafe extern "C" fn(*mut c_void, c_int, Datatype, c_int, Comm) -> c_int;
 
-pub(super) unsafe extern "C" fn i_allreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle) -> c_int {
+pub(super) unsafe extern "C" fn i_allreduce(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Datatype, op: Op, comm: Comm) -> c_int {
     let f = lib_fn!("PMPI_Allreduce", AllreduceFn);
     if !active() {
         // SAFETY: forwarding the arguments unchanged.
@@ -192,7 +192,7 @@ pub(super) unsafe extern "C" fn i_allreduce(sbuf: *const c_void, rbuf: *mut c_vo
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Handle, op: Handle, comm: Handle, t: &TypeInfo) -> Result<c_int> {
+unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int, dt: Datatype, op: Op, comm: Comm, t: &TypeInfo) -> Result<c_int> {
     let abi = crate::real::abi();
     let size = t.size as usize;
     let per = (tune::chunk() as usize / size).max(1); // elements per chunk
@@ -248,7 +248,7 @@ unsafe fn allreduce_chunks(sbuf: *const c_void, rbuf: *mut c_void, count: c_int,
     }
 }
 
-pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle) -> c_int {
+pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Datatype, root: c_int, comm: Comm) -> c_int {
     let f = lib_fn!("PMPI_Bcast", BcastFn);
     // a VE buffer comes as the ticket bcast_form issued, which names its plan
     let (plan, buf) = match ve::is_ve(buf).then(|| ticket::claim(buf)).flatten() {
@@ -273,7 +273,7 @@ pub(super) unsafe extern "C" fn i_bcast(buf: *mut c_void, count: c_int, dt: Hand
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Handle, root: c_int, comm: Handle, t: &TypeInfo) -> Result<c_int> {
+unsafe fn bcast_chunks(plan: *mut Plan, buf: *mut c_void, count: c_int, dt: Datatype, root: c_int, comm: Comm, t: &TypeInfo) -> Result<c_int> {
     let abi = crate::real::abi();
     let byte = abi.h.byte;
     let total = t.size as usize * count as usize;

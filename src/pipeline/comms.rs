@@ -10,7 +10,7 @@ use crate::real::pmpi::{
     PMPI_Comm_create_keyval, PMPI_Comm_dup, PMPI_Comm_free, PMPI_Comm_free_keyval, PMPI_Comm_get_attr, PMPI_Comm_group,
     PMPI_Comm_remote_group, PMPI_Comm_set_attr, PMPI_Comm_test_inter, PMPI_Group_free, PMPI_Group_size, PMPI_Group_translate_ranks,
 };
-use crate::abi::{Handle, StatusBuf};
+use crate::abi::{Comm, Datatype, Group, Handle, StatusBuf};
 use crate::errors::Obj;
 use crate::tune;
 use parking_lot::Mutex;
@@ -29,10 +29,10 @@ pub(super) fn hp(h: &mut u64) -> *mut c_void {
 
 struct Comms {
     /// Duplicate of MPI_COMM_WORLD for the chunks.
-    world: Handle,
-    world_group: Handle,
+    world: Comm,
+    world_group: Group,
     /// Duplicate of MPI_COMM_SELF for local unpacking.
-    me: Handle,
+    me: Comm,
     /// Attribute of user communicators: their ranks on `world` (a leaked `Box<[c_int]>`).
     keyval: c_int,
 }
@@ -52,7 +52,7 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Acquire)
 }
 
-extern "C" fn map_copy(_old: Handle, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
+extern "C" fn map_copy(_old: Comm, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
     if !flag.is_null() {
         // SAFETY: MPI passes a valid flag pointer; 0: the duplicate does not inherit the map.
         unsafe { *flag = 0 };
@@ -60,7 +60,7 @@ extern "C" fn map_copy(_old: Handle, _key: c_int, _extra: *mut c_void, _in: *mut
     0
 }
 
-extern "C" fn map_delete(_comm: Handle, _key: c_int, val: *mut c_void, _extra: *mut c_void) -> c_int {
+extern "C" fn map_delete(_comm: Comm, _key: c_int, val: *mut c_void, _extra: *mut c_void) -> c_int {
     if !val.is_null() {
         // SAFETY: the value was set by world_rank from a leaked Box<[c_int]> of this length header.
         let _ = std::panic::catch_unwind(|| unsafe { drop(Box::from_raw(val as *mut Vec<c_int>)) });
@@ -80,16 +80,16 @@ unsafe fn init_comms() {
     let ok = unsafe {
         PMPI_Comm_dup(abi.h.comm_world, hp(&mut w)) == 0
             && PMPI_Comm_dup(abi.h.comm_self, hp(&mut s)) == 0
-            && PMPI_Comm_group(handle_of(&w), hp(&mut g)) == 0
+            && PMPI_Comm_group(Comm::from_raw(handle_of(&w)), hp(&mut g)) == 0
             && PMPI_Comm_create_keyval(map_copy as *const c_void, map_delete as *const c_void, &mut key, std::ptr::null_mut()) == 0
     };
     if !ok {
         log::warn!("MPIVE_PIPELINE=1: cannot create the private communicators; messages are not pipelined");
         return;
     }
-    let c = Comms { world: handle_of(&w), world_group: handle_of(&g), me: handle_of(&s), keyval: key };
-    PRIV_WORLD.store(c.world as u64, Ordering::Relaxed);
-    PRIV_SELF.store(c.me as u64, Ordering::Relaxed);
+    let c = Comms { world: Comm::from_raw(handle_of(&w)), world_group: Group::from_raw(handle_of(&g)), me: Comm::from_raw(handle_of(&s)), keyval: key };
+    PRIV_WORLD.store(c.world.raw() as u64, Ordering::Relaxed);
+    PRIV_SELF.store(c.me.raw() as u64, Ordering::Relaxed);
     KEYVAL.store(key as u32, Ordering::Relaxed);
     *COMMS.lock() = Some(c);
     ACTIVE.store(true, Ordering::Release);
@@ -107,9 +107,9 @@ pub fn finalize() {
     }
     crate::ffi::boundary(Obj::World, "MPI_Finalize", || {
         let Some(mut c) = COMMS.lock().take() else { return Ok(0) };
-        let mut w = c.world as u64;
-        let mut s = c.me as u64;
-        let mut g = c.world_group as u64;
+        let mut w = c.world.raw() as u64;
+        let mut s = c.me.raw() as u64;
+        let mut g = c.world_group.raw() as u64;
         // SAFETY: the shim's own objects, no longer used by anyone (no pipelined operation is pending).
         unsafe {
             PMPI_Comm_free(hp(&mut w));
@@ -121,13 +121,13 @@ pub fn finalize() {
     });
 }
 
-pub(super) fn priv_world() -> Handle {
-    PRIV_WORLD.load(Ordering::Relaxed) as Handle
+pub(super) fn priv_world() -> Comm {
+    Comm::from_raw(PRIV_WORLD.load(Ordering::Relaxed) as Handle)
 }
 
 /// The rank on the private communicator of `rank` of `comm` (of its remote group for an
 /// intercommunicator), or None if it has none (a process outside MPI_COMM_WORLD).
-pub(super) unsafe fn world_rank(comm: Handle, rank: c_int) -> Option<c_int> {
+pub(super) unsafe fn world_rank(comm: Comm, rank: c_int) -> Option<c_int> {
     if rank < 0 {
         return None;
     }
@@ -157,7 +157,7 @@ pub(super) unsafe fn world_rank(comm: Handle, rank: c_int) -> Option<c_int> {
 }
 
 #[cold]
-unsafe fn build_map(comm: Handle, key: c_int) -> Option<*const Vec<c_int>> {
+unsafe fn build_map(comm: Comm, key: c_int) -> Option<*const Vec<c_int>> {
     let abi = crate::real::abi();
     let wg = COMMS.lock().as_ref()?.world_group;
     let mut inter: c_int = 0;
@@ -172,10 +172,10 @@ unsafe fn build_map(comm: Handle, key: c_int) -> Option<*const Vec<c_int>> {
         if rc != 0 {
             return None;
         }
-        PMPI_Group_size(handle_of(&g), &mut n);
+        PMPI_Group_size(Group::from_raw(handle_of(&g)), &mut n);
         let ranks: Vec<c_int> = (0..n.max(0)).collect();
         let mut out = vec![abi.undefined; n.max(0) as usize];
-        let rc = PMPI_Group_translate_ranks(handle_of(&g), n, ranks.as_ptr(), wg, out.as_mut_ptr());
+        let rc = PMPI_Group_translate_ranks(Group::from_raw(handle_of(&g)), n, ranks.as_ptr(), wg, out.as_mut_ptr());
         PMPI_Group_free(hp(&mut g));
         if rc != 0 {
             return None;
@@ -204,8 +204,8 @@ pub fn after_init() {
 
 /// Moves `scount` elements of `stype` at `s` to `rcount` elements of `rtype` at `r` through MPI
 /// (a message to this process on the private MPI_COMM_SELF): MPI lays out the bytes.
-pub(super) unsafe fn self_copy(s: *const c_void, scount: i64, stype: Handle, r: *mut c_void, rcount: i64, rtype: Handle) -> c_int {
-    let me = PRIV_SELF.load(Ordering::Relaxed) as Handle;
+pub(super) unsafe fn self_copy(s: *const c_void, scount: i64, stype: Datatype, r: *mut c_void, rcount: i64, rtype: Datatype) -> c_int {
+    let me = Comm::from_raw(PRIV_SELF.load(Ordering::Relaxed) as Handle);
     let tag = (SELF_TAG.fetch_add(1, Ordering::Relaxed) % 32768) as c_int; // threads do not cross-match
     let mut st = StatusBuf::new();
     let (Ok(sc), Ok(rc)) = (c_int::try_from(scount), c_int::try_from(rcount)) else { return -1 };

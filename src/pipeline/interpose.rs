@@ -12,7 +12,7 @@ use super::coll;
 use super::recv::{complete, watch_for, Dest, Watch};
 use super::send::{send_ve, HeaderSend};
 use super::State;
-use crate::abi::{Count, Handle};
+use crate::abi::{Comm, Count, Datatype};
 use crate::errors::{Obj, Result};
 use crate::requests::{self, Kind};
 use crate::stage::Plan;
@@ -74,8 +74,8 @@ pub fn interpose(name: &str) -> Option<*mut c_void> {
     })
 }
 
-type SendFn = unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle) -> c_int;
-type IsendFn = unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+type SendFn = unsafe extern "C" fn(*const c_void, c_int, Datatype, c_int, c_int, Comm) -> c_int;
+type IsendFn = unsafe extern "C" fn(*const c_void, c_int, Datatype, c_int, c_int, Comm, *mut c_void) -> c_int;
 
 // Every interposer forwards a call the protocol has nothing to do with straight to the library's own
 // function (a load, a compare and a call, which cannot panic); the protocol's part runs inside the C
@@ -83,7 +83,7 @@ type IsendFn = unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, 
 
 macro_rules! send_interposer {
     ($i:ident, $real:literal, $func:literal) => {
-        unsafe extern "C" fn $i(buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> c_int {
+        unsafe extern "C" fn $i(buf: *const c_void, count: c_int, dt: Datatype, dest: c_int, tag: c_int, comm: Comm) -> c_int {
             let f = lib_fn!($real, SendFn);
             if !ve::is_ve(buf) {
                 // SAFETY: forwarding the arguments unchanged.
@@ -99,7 +99,7 @@ macro_rules! send_interposer {
 
 macro_rules! isend_interposer {
     ($i:ident, $real:literal, $func:literal) => {
-        unsafe extern "C" fn $i(buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
+        unsafe extern "C" fn $i(buf: *const c_void, count: c_int, dt: Datatype, dest: c_int, tag: c_int, comm: Comm, req: *mut c_void) -> c_int {
             let f = lib_fn!($real, IsendFn);
             if !ve::is_ve(buf) {
                 // SAFETY: forwarding the arguments unchanged.
@@ -131,7 +131,7 @@ fn may_watch(buf: *const c_void) -> bool {
 ///
 /// # Safety
 /// The arguments are the application's.
-unsafe fn host_watch(buf: *mut c_void, count: i64, dt: Handle) -> Option<Watch> {
+unsafe fn host_watch(buf: *mut c_void, count: i64, dt: Datatype) -> Option<Watch> {
     // SAFETY: forwarded contract.
     unsafe { watch_for(Dest::Host, buf, count, dt) }
 }
@@ -169,8 +169,8 @@ fn host_nonblocking(func: &'static str, w: Watch, kind: Kind, obj: Obj, req: *mu
 /// (blocking) or the request (nonblocking, `kind`).
 macro_rules! recv_like {
     ($i:ident, $real:literal, $func:literal, $C:ty, blocking) => {
-        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, src: c_int, tag: c_int, comm: Handle, status: *mut c_void) -> c_int {
-            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Datatype, src: c_int, tag: c_int, comm: Comm, status: *mut c_void) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Datatype, c_int, c_int, Comm, *mut c_void) -> c_int;
             let f = lib_fn!($real, F);
             if !may_watch(buf) {
                 // SAFETY: forwarding the arguments unchanged.
@@ -188,8 +188,8 @@ macro_rules! recv_like {
         }
     };
     ($i:ident, $real:literal, $func:literal, $C:ty, $kind:expr) => {
-        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, src: c_int, tag: c_int, comm: Handle, req: *mut c_void) -> c_int {
-            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Datatype, src: c_int, tag: c_int, comm: Comm, req: *mut c_void) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Datatype, c_int, c_int, Comm, *mut c_void) -> c_int;
             let f = lib_fn!($real, F);
             if !may_watch(buf) {
                 // SAFETY: forwarding the arguments unchanged.
@@ -211,8 +211,8 @@ macro_rules! recv_like {
 /// Mrecv and Imrecv: (buf, count, type, message, last).
 macro_rules! mrecv_like {
     ($i:ident, $real:literal, $func:literal, $C:ty, $blocking:literal) => {
-        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Handle, msg: *mut c_void, last: *mut c_void) -> c_int {
-            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, *mut c_void, *mut c_void) -> c_int;
+        unsafe extern "C" fn $i(buf: *mut c_void, count: $C, dt: Datatype, msg: *mut c_void, last: *mut c_void) -> c_int {
+            type F = unsafe extern "C" fn(*mut c_void, $C, Datatype, *mut c_void, *mut c_void) -> c_int;
             let f = lib_fn!($real, F);
             if !may_watch(buf) {
                 // SAFETY: forwarding the arguments unchanged.
@@ -241,18 +241,18 @@ macro_rules! sendrecv_like {
         unsafe extern "C" fn $i(
             sbuf: *const c_void,
             scount: $C,
-            stype: Handle,
+            stype: Datatype,
             dest: c_int,
             stag: c_int,
             rbuf: *mut c_void,
             rcount: $C,
-            rtype: Handle,
+            rtype: Datatype,
             src: c_int,
             rtag: c_int,
-            comm: Handle,
+            comm: Comm,
             last: *mut c_void,
         ) -> c_int {
-            type F = unsafe extern "C" fn(*const c_void, $C, Handle, c_int, c_int, *mut c_void, $C, Handle, c_int, c_int, Handle, *mut c_void) -> c_int;
+            type F = unsafe extern "C" fn(*const c_void, $C, Datatype, c_int, c_int, *mut c_void, $C, Datatype, c_int, c_int, Comm, *mut c_void) -> c_int;
             let f = lib_fn!($real, F);
             if !may_watch(rbuf) {
                 // SAFETY: forwarding the arguments unchanged.
@@ -285,15 +285,15 @@ macro_rules! replace_like {
         unsafe extern "C" fn $i(
             buf: *mut c_void,
             count: $C,
-            dt: Handle,
+            dt: Datatype,
             dest: c_int,
             stag: c_int,
             src: c_int,
             rtag: c_int,
-            comm: Handle,
+            comm: Comm,
             last: *mut c_void,
         ) -> c_int {
-            type F = unsafe extern "C" fn(*mut c_void, $C, Handle, c_int, c_int, c_int, c_int, Handle, *mut c_void) -> c_int;
+            type F = unsafe extern "C" fn(*mut c_void, $C, Datatype, c_int, c_int, c_int, c_int, Comm, *mut c_void) -> c_int;
             let f = lib_fn!($real, F);
             if !may_watch(buf) {
                 // SAFETY: forwarding the arguments unchanged.

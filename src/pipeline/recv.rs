@@ -12,7 +12,7 @@ use crate::real::pmpi::{PMPI_Get_elements_x, PMPI_Status_set_elements_x, PMPI_Te
 use super::wait::wait_one;
 use super::wire::{linear, Header, HEADER_LEN};
 use super::State;
-use crate::abi::{Class, Handle, StatusBuf};
+use crate::abi::{Class, Datatype, StatusBuf};
 use crate::datatype::{self, TypeInfo};
 use crate::dma::{self, Slot};
 use crate::errors::{Error, Result};
@@ -44,7 +44,7 @@ pub struct Watch {
     /// The receive buffer as given to MPI (host buffer, or staging buffer standing for the VE one).
     pub(super) ptr: *mut u8,
     pub(super) count: i64,
-    pub(super) dt: Handle,
+    pub(super) dt: Datatype,
     pub(super) t: TypeInfo,
     /// The status given to a blocking receive (None: the completion call's).
     pub(super) status: Option<*mut c_void>,
@@ -54,7 +54,7 @@ pub struct Watch {
 }
 
 /// A watch for `count` elements of `dt` received at `ptr`, if the buffer can hold a pipelined message.
-pub(super) unsafe fn watch_for(dest: Dest, ptr: *mut c_void, count: i64, dt: Handle) -> Option<Watch> {
+pub(super) unsafe fn watch_for(dest: Dest, ptr: *mut c_void, count: i64, dt: Datatype) -> Option<Watch> {
     if !active() || count <= 0 {
         return None;
     }
@@ -74,7 +74,7 @@ pub(super) unsafe fn watch_for(dest: Dest, ptr: *mut c_void, count: i64, dt: Han
 /// The arguments are the application's; `plan` does not move until the operation completes
 /// (blocking) or `status` is None.
 #[inline]
-pub unsafe fn watch(plan: &mut Plan, buf: *const c_void, staged: *mut c_void, count: i64, dt: Handle, status: Option<*mut c_void>) -> *mut c_void {
+pub unsafe fn watch(plan: &mut Plan, buf: *const c_void, staged: *mut c_void, count: i64, dt: Datatype, status: Option<*mut c_void>) -> *mut c_void {
     let st = status.unwrap_or(std::ptr::null_mut());
     if !tune::pipeline() {
         return st;
@@ -84,7 +84,7 @@ pub unsafe fn watch(plan: &mut Plan, buf: *const c_void, staged: *mut c_void, co
 }
 
 #[cold]
-unsafe fn watch_slow(plan: &mut Plan, buf: *const c_void, staged: *mut c_void, count: i64, dt: Handle, status: Option<*mut c_void>) -> *mut c_void {
+unsafe fn watch_slow(plan: &mut Plan, buf: *const c_void, staged: *mut c_void, count: i64, dt: Datatype, status: Option<*mut c_void>) -> *mut c_void {
     let st = status.unwrap_or(std::ptr::null_mut());
     let dest = if ve::is_ve(buf) { Dest::Ve(buf as usize) } else { Dest::Host };
     // SAFETY: forwarded contract.

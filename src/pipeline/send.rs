@@ -12,7 +12,7 @@ use crate::real::pmpi::PMPI_Comm_rank;
 use super::wait::spin;
 use super::wire::{linear, Header, HEADER_LEN, MAGIC, VERSION};
 use super::{active, ticket, State, IN_FLIGHT};
-use crate::abi::{Class, Handle};
+use crate::abi::{Class, Comm, Datatype, Request};
 use crate::datatype;
 use crate::dma::{self, Slot};
 use crate::errors::{Error, Obj, Result};
@@ -35,7 +35,7 @@ static XTAG: AtomicU32 = AtomicU32::new(0);
 /// # Safety
 /// The arguments are the application's; `plan` stays where it is until the real call returned.
 #[inline]
-pub unsafe fn send_form(plan: &mut Plan, buf: *const c_void, count: i64, dt: Handle) -> Option<*const c_void> {
+pub unsafe fn send_form(plan: &mut Plan, buf: *const c_void, count: i64, dt: Datatype) -> Option<*const c_void> {
     if !tune::pipeline() {
         return None;
     }
@@ -44,7 +44,7 @@ pub unsafe fn send_form(plan: &mut Plan, buf: *const c_void, count: i64, dt: Han
 }
 
 #[cold]
-unsafe fn send_form_slow(plan: &mut Plan, buf: *const c_void, count: i64, dt: Handle) -> Option<*const c_void> {
+unsafe fn send_form_slow(plan: &mut Plan, buf: *const c_void, count: i64, dt: Datatype) -> Option<*const c_void> {
     // Only the calls whose real function this module interposes (not persistent sends, not the
     // large-count `_c` forms: their real function would get the VE address).
     const SENDS: [&str; 6] = ["MPI_Send", "MPI_Ssend", "MPI_Rsend", "MPI_Isend", "MPI_Issend", "MPI_Irsend"];
@@ -62,8 +62,8 @@ unsafe fn send_form_slow(plan: &mut Plan, buf: *const c_void, count: i64, dt: Ha
 /// How the header goes.
 #[derive(Clone, Copy)]
 pub(super) enum HeaderSend {
-    Blocking(unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle) -> c_int),
-    Nonblocking(unsafe extern "C" fn(*const c_void, c_int, Handle, c_int, c_int, Handle, *mut c_void) -> c_int, *mut c_void),
+    Blocking(unsafe extern "C" fn(*const c_void, c_int, Datatype, c_int, c_int, Comm) -> c_int),
+    Nonblocking(unsafe extern "C" fn(*const c_void, c_int, Datatype, c_int, c_int, Comm, *mut c_void) -> c_int, *mut c_void),
 }
 
 /// A pipelined VE send: the interposer got the ticket [`send_form`] returned in place of the buffer.
@@ -72,7 +72,7 @@ pub(super) enum HeaderSend {
 /// The arguments are the application's, with `ticket` in its buffer's place; the call is the one of
 /// the ticket's message form.
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn send_ve(how: HeaderSend, ticket: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> Result<c_int> {
+pub(super) unsafe fn send_ve(how: HeaderSend, ticket: *const c_void, count: c_int, dt: Datatype, dest: c_int, tag: c_int, comm: Comm) -> Result<c_int> {
     let Some((plan, buf)) = ticket::claim(ticket) else {
         return Err(Error::new(Class::Intern, "a VE buffer reached the pipelined send without its staging plan"));
     };
@@ -84,9 +84,9 @@ pub(super) unsafe fn send_ve(how: HeaderSend, ticket: *const c_void, count: c_in
 }
 
 #[allow(clippy::too_many_arguments)]
-unsafe fn send_ve_inner(plan: &mut Plan, how: HeaderSend, buf: *const c_void, count: c_int, dt: Handle, dest: c_int, tag: c_int, comm: Handle) -> Result<c_int> {
+unsafe fn send_ve_inner(plan: &mut Plan, how: HeaderSend, buf: *const c_void, count: c_int, dt: Datatype, dest: c_int, tag: c_int, comm: Comm) -> Result<c_int> {
     let abi = crate::real::abi();
-    let call = |b: *const c_void, n: c_int, t: Handle| -> c_int {
+    let call = |b: *const c_void, n: c_int, t: Datatype| -> c_int {
         // SAFETY: the application's arguments, with b standing for its buffer.
         unsafe {
             match how {
@@ -226,7 +226,7 @@ unsafe fn send_chunk(b: PoolBuf, len: u64, wr: c_int, xtag: c_int) -> Result<()>
     plan.pipe = Some(Box::new(State::Hold(b, len)));
     // SAFETY: req holds the request the real MPI_Isend returned.
     unsafe { requests::track(&req as *const u64 as *const c_void, plan, Kind::Once, Obj::World) };
-    if let Some(c) = requests::claim(handle_of(&req)) {
+    if let Some(c) = requests::claim(Request::from_raw(handle_of(&req))) {
         c.free();
     }
     Ok(())
