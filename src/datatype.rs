@@ -83,22 +83,26 @@ static CACHE: Lazy<RwLock<HashMap<Handle, Arc<Cached>>>> = Lazy::new(|| RwLock::
 /// The private keyval whose delete callback invalidates the cache; None if MPI refused to create it.
 static KEYVAL: OnceCell<Option<c_int>> = OnceCell::new();
 
+/// Attribute copy callback of the cache's keyval (handed to MPI, so inside the C boundary).
 extern "C" fn no_copy(_old: Datatype, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
-    if !flag.is_null() {
-        // SAFETY: MPI passes a valid flag pointer; 0 means "do not copy to the duplicate".
-        unsafe { *flag = 0 };
-    }
-    0
+    crate::ffi::boundary_or("the datatype cache's copy callback", 0, || {
+        if !flag.is_null() {
+            // SAFETY: MPI passes a valid flag pointer; 0 means "do not copy to the duplicate".
+            unsafe { *flag = 0 };
+        }
+        0
+    })
 }
 
+/// Attribute delete callback: called by MPI (any thread) when the application's type is destroyed;
+/// drops the type's cached layout. Inside the C boundary: a panic is reported, never unwinds into MPI.
 extern "C" fn forget(dt: Datatype, _key: c_int, _val: *mut c_void, _extra: *mut c_void) -> c_int {
-    // Called by MPI (any thread) when the application's type is destroyed. Never unwinds.
-    let _ = std::panic::catch_unwind(|| {
+    crate::ffi::boundary_or("the datatype cache's delete callback", 0, || {
         if let Ok(m) = crate::real::mpi() {
             CACHE.write().remove(&m.abi.norm(dt));
         }
-    });
-    0
+        0
+    })
 }
 
 fn keyval() -> Option<c_int> {

@@ -410,7 +410,7 @@ macro_rules! intercept {
                     Ok((call(false, $($p),*)?, $r as *const std::ffi::c_void))
                 };
                 // SAFETY: $fh and $v are the application's arguments.
-                Ok(unsafe { $crate::msg::split_begin($fh, func, app, body) })
+                unsafe { $crate::msg::split_begin($fh, func, app, body) }
             }
         }
     };
@@ -419,7 +419,7 @@ macro_rules! intercept {
     (@kind $flav:ident [$($attr:tt)*] { fn $name:ident ( $($p:ident : $t:ident),* )
         split_end(File $fh:ident) ve($v:ident) status($st:ident); }) => {
         $crate::entry! {
-            $flav [$($attr)*] $name($($p: $t),*) ve($v) obj(File $fh) form(none()) |call, func| {
+            $flav [$($attr)*] $name($($p: $t),*) ve($v) obj(File $fh) form(none()) |call, _func| {
                 let mut failed = None;
                 let end = |staged: *const std::ffi::c_void, status: *mut std::ffi::c_void| -> std::ffi::c_int {
                     let $v = staged as _;
@@ -430,7 +430,7 @@ macro_rules! intercept {
                     })
                 };
                 // SAFETY: $fh, $v and $st are the application's arguments.
-                let rc = unsafe { $crate::msg::split_end($fh, func, $v as *const std::ffi::c_void, $st as *mut std::ffi::c_void, end) };
+                let rc = unsafe { $crate::msg::split_end($fh, $v as *const std::ffi::c_void, $st as *mut std::ffi::c_void, end) }?;
                 failed.map_or(Ok(rc), Err)
             }
         }

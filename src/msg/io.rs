@@ -20,7 +20,7 @@
 //! [`crate::stage::Inside`] and are forwarded untouched, so nothing is staged twice.
 
 use crate::abi::{Class, File, StatusBuf};
-use crate::errors::{Error, Obj, Result};
+use crate::errors::{Error, Result};
 use crate::real::abi;
 use crate::stage::{Inside, Plan};
 use parking_lot::Mutex;
@@ -48,13 +48,13 @@ static SPLITS: Mutex<Vec<Split>> = Mutex::new(Vec::new());
 
 /// The begin call of a split collective: `f` stages (filling the plan), loads and calls the real
 /// function, returning its code and the staged buffer; the staging is kept for the end call.
-/// Errors go through the file's error handler; no panic leaves.
+/// Runs inside the exported function's C boundary, which reports errors through the file's handler.
 ///
 /// # Safety
 /// `fh` and `app` are the application's arguments to `func`.
-pub unsafe fn split_begin(fh: File, func: &'static str, app: *const c_void, f: impl FnOnce(&mut Plan) -> Result<(c_int, *const c_void)>) -> c_int {
+pub unsafe fn split_begin(fh: File, func: &'static str, app: *const c_void, f: impl FnOnce(&mut Plan) -> Result<(c_int, *const c_void)>) -> Result<c_int> {
     let _inside = Inside::enter();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    {
         let mut plan = Plan::new(func);
         let (rc, staged) = f(&mut plan)?;
         if rc == 0 {
@@ -64,19 +64,18 @@ pub unsafe fn split_begin(fh: File, func: &'static str, app: *const c_void, f: i
             t.push(Split { fh, app: app as usize, staged: staged as usize, plan });
         }
         Ok(rc)
-    }));
-    crate::errors::finish(Obj::File(fh), func, r)
+    }
 }
 
 /// The end call of a split collective with VE buffer `app`: `f` calls the real function with the
-/// staged buffer and a status; then the read data is copied back. Errors go through the file's error
-/// handler.
+/// staged buffer and a status; then the read data is copied back. Runs inside the exported function's C
+/// boundary, which reports errors through the file's handler.
 ///
 /// # Safety
-/// `fh`, `app` and `status` are the application's arguments to `func`.
-pub unsafe fn split_end(fh: File, func: &'static str, app: *const c_void, status: *mut c_void, f: impl FnOnce(*const c_void, *mut c_void) -> c_int) -> c_int {
+/// `fh`, `app` and `status` are the application's arguments to the end call.
+pub unsafe fn split_end(fh: File, app: *const c_void, status: *mut c_void, f: impl FnOnce(*const c_void, *mut c_void) -> c_int) -> Result<c_int> {
     let _inside = Inside::enter();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<c_int> {
+    {
         let mut s = {
             let mut t = SPLITS.lock();
             let Some(i) = t.iter().position(|s| s.fh == fh) else {
@@ -105,6 +104,5 @@ pub unsafe fn split_end(fh: File, func: &'static str, app: *const c_void, status
             unsafe { s.plan.store(Some(st)) }?;
         }
         Ok(rc)
-    }));
-    crate::errors::finish(Obj::File(fh), func, r)
+    }
 }

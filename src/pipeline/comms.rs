@@ -52,20 +52,27 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Acquire)
 }
 
+/// Attribute copy callback of the rank map (handed to MPI, so inside the C boundary).
 extern "C" fn map_copy(_old: Comm, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
-    if !flag.is_null() {
-        // SAFETY: MPI passes a valid flag pointer; 0: the duplicate does not inherit the map.
-        unsafe { *flag = 0 };
-    }
-    0
+    crate::ffi::boundary_or("the pipelined protocol's rank map copy callback", 0, || {
+        if !flag.is_null() {
+            // SAFETY: MPI passes a valid flag pointer; 0: the duplicate does not inherit the map.
+            unsafe { *flag = 0 };
+        }
+        0
+    })
 }
 
+/// Attribute delete callback of the rank map: frees it (inside the C boundary; a panic is reported and
+/// the map leaked rather than failing the application's MPI_Comm_free).
 extern "C" fn map_delete(_comm: Comm, _key: c_int, val: *mut c_void, _extra: *mut c_void) -> c_int {
-    if !val.is_null() {
-        // SAFETY: the value was set by world_rank from a leaked Box<[c_int]> of this length header.
-        let _ = std::panic::catch_unwind(|| unsafe { drop(Box::from_raw(val as *mut Vec<c_int>)) });
-    }
-    0
+    crate::ffi::boundary_or("the pipelined protocol's rank map delete callback", 0, || {
+        if !val.is_null() {
+            // SAFETY: the value was set by world_rank from a leaked Box<Vec<c_int>>, and MPI deletes it once.
+            unsafe { drop(Box::from_raw(val as *mut Vec<c_int>)) };
+        }
+        0
+    })
 }
 
 /// After the real MPI_Init: creates the private communicators (pipelined mode only).
