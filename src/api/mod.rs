@@ -300,13 +300,14 @@ macro_rules! entry {
     };
 }
 
-/// The table macro: see the module documentation. Writes the C entry points of its entries, and
-/// leaves the entries in the chapter as the macro `table!` for the Fortran layer.
+/// Reads a chapter's table in the one grammar of its entries (see the module documentation) and hands
+/// each entry, normalized, to `$crate::$m!(@entry [attributes] [variants] { fn ... ; })`: the C layer
+/// ([`intercept!`]) and the Fortran layer (`fortran_entries!`) walk the same tables with it.
 #[macro_export]
-macro_rules! intercept {
-    // ---- The C entry points, entry by entry ----------------------------------------------------------
-    (@c) => {};
-    (@c
+#[doc(hidden)]
+macro_rules! for_each_entry {
+    ($m:ident;) => {};
+    ($m:ident;
         $(#[$attr:meta])*
         $([$($var:ident),+ $(,)?])?
         fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
@@ -318,11 +319,18 @@ macro_rules! intercept {
             ;
         $($rest:tt)*
     ) => {
-        $crate::intercept!(@entry [$(#[$attr])*] [$($($var)+)?] {
+        $crate::$m!(@entry [$(#[$attr])*] [$($($var)+)?] {
             fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(status($st))? $(because $why)?;
         });
-        $crate::intercept!(@c $($rest)*);
+        $crate::for_each_entry!($m; $($rest)*);
     };
+}
+
+/// The table macro: see the module documentation. Writes the C entry points of its entries, and
+/// leaves the entries in the chapter as the macro `table!` for the Fortran layer.
+#[macro_export]
+macro_rules! intercept {
+    // ---- The C entry points, entry by entry ([`for_each_entry!`] hands them over) ---------------------
     (@entry $attrs:tt [$($var:ident)*] $entry:tt) => {
         $crate::intercept!(@kind int $attrs $entry);
         $( $crate::intercept!(@variant $var $entry); )*
@@ -465,22 +473,10 @@ macro_rules! intercept {
     };
     (@why large $name:ident $why:expr) => {};
 
-    // ---- The chapter's table as data -------------------------------------------------------------------
-    (@table ($d:tt) $($entries:tt)*) => {
-        /// This chapter's table: `table!(m)` hands its entries to the macro `m`.
-        #[doc(hidden)]
-        #[allow(unused_macros)]
-        macro_rules! table {
-            ($d($d m:tt)*) => { $d($d m)*! { $($entries)* } };
-        }
-        #[doc(hidden)]
-        #[allow(unused_imports)]
-        pub(crate) use table;
-    };
-
     ($($entries:tt)*) => {
-        $crate::intercept!(@c $($entries)*);
-        $crate::intercept!(@table ($) $($entries)*);
+        $crate::for_each_entry!(intercept; $($entries)*);
+        // The chapter's table as data, for the Fortran layer.
+        $crate::entries_macro!(($) table $($entries)*);
     };
 }
 
@@ -499,19 +495,26 @@ macro_rules! intercept {
 /// own Fortran function, otherwise the shim's C `MPI_X` with the arguments converted.
 #[macro_export]
 macro_rules! fortran_wrap {
-    (@table ($d:tt) $($entries:tt)*) => {
-        /// This chapter's hand-written functions with Fortran entry points: `wrapped!(m)` hands them to `m`.
+    ($($entries:tt)*) => {
+        $crate::entries_macro!(($) wrapped $($entries)*);
+    };
+}
+
+/// Leaves `entries` in the calling chapter as the macro `$name`: `$name!(m)` hands them to the macro
+/// `m`. A chapter's `table!` ([`intercept!`]) and `wrapped!` ([`fortran_wrap!`]) are made with it, for
+/// the Fortran layer. The first argument is `($)`, the dollar sign the inner macro's rule needs.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! entries_macro {
+    (($d:tt) $name:ident $($entries:tt)*) => {
         #[doc(hidden)]
         #[allow(unused_macros)]
-        macro_rules! wrapped {
+        macro_rules! $name {
             ($d($d m:tt)*) => { $d($d m)*! { $($entries)* } };
         }
         #[doc(hidden)]
         #[allow(unused_imports)]
-        pub(crate) use wrapped;
-    };
-    ($($entries:tt)*) => {
-        $crate::fortran_wrap!(@table ($) $($entries)*);
+        pub(crate) use $name;
     };
 }
 

@@ -498,9 +498,11 @@ macro_rules! fortran_names {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! fortran_entries {
-    (@entry [fortran $($more:ident)*] $entry:tt) => { $crate::fortran_entries!(@fortran $entry); };
-    (@entry [$other:ident $($more:ident)*] $entry:tt) => { $crate::fortran_entries!(@entry [$($more)*] $entry); };
-    (@entry [] $entry:tt) => {};
+    // From crate::for_each_entry!: the entries marked `fortran` get Fortran entry points.
+    (@entry $attrs:tt [$($var:ident)*] $entry:tt) => { $crate::fortran_entries!(@variants [$($var)*] $entry); };
+    (@variants [fortran $($more:ident)*] $entry:tt) => { $crate::fortran_entries!(@fortran $entry); };
+    (@variants [$other:ident $($more:ident)*] $entry:tt) => { $crate::fortran_entries!(@variants [$($more)*] $entry); };
+    (@variants [] $entry:tt) => {};
 
     (@fortran { fn $name:ident ( $($p:ident : $t:ident),* ) $($rule:tt)* }) => {
         $crate::fortran_entries!(@fsig [$($p: $t),*] [] [len1 len2 len3 len4] { fn $name($($p: $t),*) $($rule)* });
@@ -620,23 +622,9 @@ macro_rules! fortran_entries {
     (@names $name:ident $ps:tt $hs:tt $inner:ident f08) => { $crate::fortran_names!($name $ps $hs { $inner } { $inner }); };
     (@names $name:ident $ps:tt $hs:tt $inner:ident) => { $crate::fortran_names!($name $ps $hs { $inner }); };
 
-    () => {};
-    (
-        $(#[$attr:meta])*
-        $([$($var:ident),+ $(,)?])?
-        fn $name:ident ( $($p:ident : $t:ident),* $(,)? )
-            $kind:ident ( $($k:tt)* )
-            $(ve ( $($v:ident),+ ))?
-            $(=> ( $($r:ident),+ ) = $form:ident ( $($a:ident),* $(,)? ))?
-            $(status ( $st:ident ))?
-            $(because $why:expr)?
-            ;
-        $($rest:tt)*
-    ) => {
-        $crate::fortran_entries!(@entry [$($($var)+)?] {
-            fn $name($($p: $t),*) $kind($($k)*) $(ve($($v),+))? $(=> ($($r),+) = $form($($a),*))? $(status($st))? $(because $why)?;
-        });
-        $crate::fortran_entries!($($rest)*);
+    // A chapter's table (`table!(crate::fortran_entries)`).
+    ($($entries:tt)*) => {
+        $crate::for_each_entry!(fortran_entries; $($entries)*);
     };
 }
 
