@@ -83,17 +83,6 @@ static CACHE: Lazy<RwLock<HashMap<Handle, Arc<Cached>>>> = Lazy::new(|| RwLock::
 /// The private keyval whose delete callback invalidates the cache; None if MPI refused to create it.
 static KEYVAL: OnceCell<Option<c_int>> = OnceCell::new();
 
-/// Attribute copy callback of the cache's keyval (handed to MPI, so inside the C boundary).
-extern "C" fn no_copy(_old: Datatype, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
-    crate::ffi::boundary_or("the datatype cache's copy callback", 0, || {
-        if !flag.is_null() {
-            // SAFETY: MPI passes a valid flag pointer; 0 means "do not copy to the duplicate".
-            unsafe { *flag = 0 };
-        }
-        0
-    })
-}
-
 /// Attribute delete callback: called by MPI (any thread) when the application's type is destroyed;
 /// drops the type's cached layout. Inside the C boundary: a panic is reported, never unwinds into MPI.
 extern "C" fn forget(dt: Datatype, _key: c_int, _val: *mut c_void, _extra: *mut c_void) -> c_int {
@@ -109,7 +98,7 @@ fn keyval() -> Option<c_int> {
     *KEYVAL.get_or_init(|| {
         let mut k: c_int = 0;
         // SAFETY: the callbacks have the C signatures MPI expects; k is a valid out-pointer.
-        let rc = unsafe { pmpi::PMPI_Type_create_keyval(no_copy as *const c_void, forget as *const c_void, &mut k, std::ptr::null_mut()) };
+        let rc = unsafe { pmpi::PMPI_Type_create_keyval(crate::ffi::attr_not_inherited::<Datatype> as *const c_void, forget as *const c_void, &mut k, std::ptr::null_mut()) };
         (rc == 0).then_some(k)
     })
 }

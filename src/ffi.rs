@@ -7,7 +7,7 @@
 //! load, a compare and a tail jump, which cannot panic) stays outside.
 
 use crate::errors::{self, Obj, Result};
-use std::ffi::c_int;
+use std::ffi::{c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs `f`, the body of the exported function `func`, and returns its MPI return code; a shim
@@ -35,6 +35,22 @@ pub fn boundary_or<T>(func: &'static str, fallback: T, f: impl FnOnce() -> T) ->
             fallback
         }
     }
+}
+
+/// The attribute copy callback of libmpive's private keyvals (`H` the object's handle type): a
+/// duplicated communicator or datatype does not inherit the attribute (`*flag = 0`). Handed to MPI, so
+/// it runs inside [`boundary_or`].
+///
+/// # Safety
+/// Called by MPI as a keyval's copy callback: `flag` is null or points to a writable `int`.
+pub unsafe extern "C" fn attr_not_inherited<H>(_old: H, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
+    boundary_or("the copy callback of a libmpive attribute", 0, || {
+        if !flag.is_null() {
+            // SAFETY: the caller's contract: flag points to a writable int.
+            unsafe { *flag = 0 };
+        }
+        0
+    })
 }
 
 /// The environment variable naming the exported function in which [`fault_point`] panics.

@@ -52,17 +52,6 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Acquire)
 }
 
-/// Attribute copy callback of the rank map (handed to MPI, so inside the C boundary).
-extern "C" fn map_copy(_old: Comm, _key: c_int, _extra: *mut c_void, _in: *mut c_void, _out: *mut c_void, flag: *mut c_int) -> c_int {
-    crate::ffi::boundary_or("the pipelined protocol's rank map copy callback", 0, || {
-        if !flag.is_null() {
-            // SAFETY: MPI passes a valid flag pointer; 0: the duplicate does not inherit the map.
-            unsafe { *flag = 0 };
-        }
-        0
-    })
-}
-
 /// Attribute delete callback of the rank map: frees it (inside the C boundary; a panic is reported and
 /// the map leaked rather than failing the application's MPI_Comm_free).
 extern "C" fn map_delete(_comm: Comm, _key: c_int, val: *mut c_void, _extra: *mut c_void) -> c_int {
@@ -88,7 +77,7 @@ unsafe fn init_comms() {
         PMPI_Comm_dup(abi.h.comm_world, hp(&mut w)) == 0
             && PMPI_Comm_dup(abi.h.comm_self, hp(&mut s)) == 0
             && PMPI_Comm_group(Comm::from_raw(handle_of(&w)), hp(&mut g)) == 0
-            && PMPI_Comm_create_keyval(map_copy as *const c_void, map_delete as *const c_void, &mut key, std::ptr::null_mut()) == 0
+            && PMPI_Comm_create_keyval(crate::ffi::attr_not_inherited::<Comm> as *const c_void, map_delete as *const c_void, &mut key, std::ptr::null_mut()) == 0
     };
     if !ok {
         log::warn!("MPIVE_PIPELINE=1: cannot create the private communicators; messages are not pipelined");
