@@ -120,8 +120,15 @@ def _derived_error(where, exc, args, kwargs):
                          f"have the same layout: pass contiguous arrays)") from exc
 
 
+def held(cname, name):
+    """mpi4py may still hold the buffers of `cname.name` after it returns: nonblocking, persistent and
+    partitioned calls, the begin part of a split collective, and RMA (complete at synchronization)."""
+    return cname == "Win" or name.startswith("I") or name.endswith(("_init", "_begin"))
+
+
 def _message_wrapper(orig, where, whole, raw, missing=()):
     convert, has_ve, as_raw, ve_interface = _vebuf.convert, _vebuf.has_ve, _vebuf.as_raw, _vebuf.ve_interface
+    keep = held(*where.split("."))
     raw_pos = {p for p, _ in raw}
     raw_kw = {k for _, k in raw}
     if missing:
@@ -136,40 +143,45 @@ def _message_wrapper(orig, where, whole, raw, missing=()):
         if is_raw:
             iface = ve_interface(a)
             return as_raw(a, iface, where) if iface is not None else a
-        return convert(a, where, whole)
+        return convert(a, where, whole, keep)
 
     if not missing and not raw:
         # the common case (no argument taken as raw memory): one pass that converts what holds a VE
         # array and leaves the rest (for host buffers: one type test per argument, then mpi4py's method)
         plain = _vebuf._PLAIN
 
+        # `args` and `kwargs` stay bound, unchanged, until mpi4py returns: a call that completes before
+        # it returns is given a buffer that does not hold the VE array (see _vebuf._buffer), and the
+        # caller's stack does not hold a temporary (`comm.Send(simve.array(x), ...)`): since Python 3.11
+        # the arguments move from the caller into this frame, so these names are their only owners
         @functools.wraps(orig)
         def wrapper(self, *args, **kwargs):
             new = None
             for i, a in enumerate(args):
                 if type(a) in plain:
                     continue
-                c = convert(a, where, whole)
+                c = convert(a, where, whole, keep)
                 if c is not a:
                     if new is None:
                         new = list(args)
                     new[i] = c
-            if new is not None:
-                args = new
+            call_args = args if new is None else new
+            call_kw = kwargs
             if kwargs:
                 for k, a in kwargs.items():
                     if type(a) in plain:
                         continue
-                    c = convert(a, where, whole)
+                    c = convert(a, where, whole, keep)
                     if c is not a:
-                        new = True
-                        kwargs[k] = c   # kwargs is this call's own dictionary
-            if new is None:
+                        if call_kw is kwargs:
+                            call_kw = dict(kwargs)
+                        call_kw[k] = c
+            if call_args is args and call_kw is kwargs:
                 return orig(self, *args, **kwargs)
             try:
-                return orig(self, *args, **kwargs)
+                return orig(self, *call_args, **call_kw)
             except ValueError as exc:
-                _derived_error(where, exc, args, kwargs)
+                _derived_error(where, exc, call_args, call_kw)
                 raise
 
         wrapper.__mpi4pyve__ = "ve"
@@ -188,12 +200,13 @@ def _message_wrapper(orig, where, whole, raw, missing=()):
                 return orig(self, *args, **kwargs)
         if missing:
             raise NotImplementedError(why)
-        args = [conv(a, i in raw_pos) for i, a in enumerate(args)]
-        kwargs = {k: conv(a, k in raw_kw) for k, a in kwargs.items()}
+        # new names: `args` and `kwargs` keep the caller's arrays alive until mpi4py returns (see above)
+        call_args = [conv(a, i in raw_pos) for i, a in enumerate(args)]
+        call_kw = {k: conv(a, k in raw_kw) for k, a in kwargs.items()}
         try:
-            return orig(self, *args, **kwargs)
+            return orig(self, *call_args, **call_kw)
         except ValueError as exc:
-            _derived_error(where, exc, args, kwargs)
+            _derived_error(where, exc, call_args, call_kw)
             raise
 
     wrapper.__mpi4pyve__ = "ve"

@@ -1,14 +1,23 @@
 """VE arrays as mpi4py buffers.
 
-mpi4py 4.x accepts, wherever it takes a buffer, objects exposing ``__cuda_array_interface__`` (CAI) or
-``__dlpack__``, and passes their device pointer to MPI unchanged; it marks such buffers as not
-CPU-accessible, so mpi4py itself never dereferences them (``MPI.buffer`` indexing raises BufferError).
-A VE array is presented to mpi4py the same way: ``VEBuffer`` carries a CAI dictionary made from the
-array's ``__ve_array_interface__`` (same keys: shape, typestr, strides, data=(address, readonly)).
-mpi4py then infers the datatype from typestr and the count from the shape exactly as for a numpy array,
-parses every buffer-spec form itself, and the HMEM address reaches the MPI_* call, where libmpive
-stages it. DLPack was not used: it needs a C capsule with a device type, and no DLPack device means
-"VE"; the CAI dictionary is plain Python.
+A contiguous VE array whose element type has a ctypes equivalent (booleans, integers, float32, float64,
+long double: nearly every message) is given to mpi4py as a ``memoryview`` of a ctypes array placed at
+the array's VE address (``from_address`` neither reads nor writes the memory). mpi4py takes it by the
+buffer protocol, the same path as a numpy array, infers the datatype from its format and the count
+from its length, and passes the address to the MPI_* call, where libmpive stages it. The ctypes object
+holds the VE array (``owner``), so the VE memory stays alive while mpi4py holds the buffer (a pending
+nonblocking call). This object is made inside mpi4pyve's wrappers and handed only to mpi4py's own
+method, which passes the pointer on and never reads it (mpi4py reads buffer contents only in its
+``MPI.buffer`` methods and in the pickle-based lower-case methods, which never see it; on the
+simulated VE any read would fault, and the test suite runs every wrapped method there).
+
+The other contiguous arrays (float16, complex) are presented as device buffers: ``VEBuffer`` carries a
+``__cuda_array_interface__`` (CAI) dictionary made from the array's ``__ve_array_interface__`` (same
+keys: shape, typestr, strides, data=(address, readonly)); mpi4py 4.x accepts those wherever it takes
+a buffer, marks them as not CPU-accessible and passes the pointer unchanged. That path is about 2.6 us
+slower per call in mpi4py (it first fails the buffer protocol and DLPack, each with an exception), so
+it is the fallback, not the rule. DLPack was not used: it needs a C capsule with a device type, and no
+DLPack device means "VE".
 
 Non-contiguous VE arrays: where the whole array is the message and nothing is reduced (point-to-point,
 Bcast, File reads and writes, Win.Put/Get) and the spec is ``a`` or ``[a, datatype]``, the array becomes ``[a, 1, T]`` with ``T``
@@ -16,6 +25,8 @@ a derived datatype (nested hvectors) describing its layout; everywhere else a Bu
 to proceed. Derived datatypes are cached per layout and never freed (a pending operation may use
 them until it completes).
 """
+import ctypes
+
 import numpy as np
 
 MPI = None   # mpi4py.MPI, set by install()
@@ -120,29 +131,102 @@ def _cai(shape, typestr, strides, addr, readonly):
     return {"shape": shape, "typestr": typestr, "strides": strides, "data": (addr, readonly), "version": 3}
 
 
-# CAI dictionaries of contiguous layouts (False: not contiguous), keyed by everything they are made
-# from: (data, shape, typestr, strides) as the array's interface gives them. A key holds only numbers
-# and strings, never the array, so nothing is kept alive; an array whose address or shape changed, or
-# a new array at a reused address, has another key. The dictionaries are shared: nothing mutates them.
-_cai_cache = {}
-_CAI_CACHE_MAX = 4096
+# ctypes element types by buffer format (typestr_format); memoryviews of ctypes arrays of 8-byte
+# integers have the format 'q'/'Q', which mpi4py maps to MPI_LONG_LONG, so those are recast to the 'l'/'L'
+# (MPI_LONG) that numpy's int64 arrays and the CAI path give.
+_CTYPES = {"?": ctypes.c_bool, "b": ctypes.c_int8, "h": ctypes.c_int16, "i": ctypes.c_int32,
+           "l": ctypes.c_int64, "B": ctypes.c_uint8, "H": ctypes.c_uint16, "I": ctypes.c_uint32,
+           "L": ctypes.c_uint64, "f": ctypes.c_float, "d": ctypes.c_double}
+if ctypes.sizeof(ctypes.c_longdouble) == 16:
+    _CTYPES["g"] = ctypes.c_longdouble
+_RECAST = {"l", "L"}
+
+_mem_types = {}   # (format, count) -> ctypes array type with an `owner` slot
 
 
-def _contiguous_cai(iface):
-    """The CAI dictionary for a contiguous VE layout, or False if the layout is not contiguous."""
+def _mem_type(fmt, count):
+    t = _mem_types.get((fmt, count))
+    if t is None:
+        if len(_mem_types) >= _CACHE_MAX:
+            _mem_types.clear()
+        t = type("VEMemory", (_CTYPES[fmt] * count,), {"__slots__": ("owner",)})
+        _mem_types[(fmt, count)] = t
+    return t
+
+
+def _memory(t, addr, recast, readonly, owner):
+    """A memoryview for mpi4py of `t` (see _mem_type) at the VE address `addr`; holds `owner`."""
+    x = t.from_address(addr)
+    if owner is not None:
+        x.owner = owner
+    m = memoryview(x)
+    if recast is not None:
+        m = m.cast("B").cast(recast)
+    if readonly:
+        m = m.toreadonly()
+    return m
+
+
+# How a contiguous VE layout is handed to mpi4py, keyed by everything it is made from: (data, shape,
+# typestr, strides) as the array's interface gives them. A tuple (ctypes array type, address, format to
+# recast to or None, readonly, shared memoryview) for _memory; a CAI dictionary for a VEBuffer; False:
+# not contiguous. The shared memoryview holds no array: it is what a call that completes before it
+# returns is given (the caller holds the array meanwhile); a call after which mpi4py still holds the
+# buffer (nonblocking, persistent, split, RMA) gets a new memoryview that holds the array. A
+# key holds only numbers and strings, never the array, so nothing is kept alive; an array whose address
+# or shape changed, or a new array at a reused address, has another key. Nothing mutates the values.
+# _by_id answers an interface dictionary seen before (an array that returns the same dictionary while
+# it is unchanged, as simve's do) without building the key; it holds the dictionary, so its id cannot
+# be reused while the entry exists.
+_plans = {}
+_by_id = {}
+_CACHE_MAX = 4096
+
+
+def _plan(iface):
+    e = _by_id.get(id(iface))
+    if e is not None and e[0] is iface:
+        return e[1]
     try:
         key = (iface["data"], iface["shape"], iface["typestr"], iface.get("strides"))
-        cai = _cai_cache.get(key)
+        plan = _plans.get(key)
     except TypeError:   # unhashable parts (lists): no caching
-        key, cai = None, None
-    if cai is None:
+        key, plan = None, None
+    if plan is None:
         shape, typestr, itemsize, strides, addr, ro = _layout(iface)
-        cai = _cai(shape, typestr, strides, addr, ro) if _contiguous(shape, strides, itemsize) else False
+        if not _contiguous(shape, strides, itemsize):
+            plan = False
+        else:
+            fmt = typestr_format(typestr)
+            count = 1
+            for n in shape:
+                count *= n
+            if fmt in _CTYPES and addr and count > 0 and ctypes.sizeof(_CTYPES[fmt]) == itemsize \
+                    and typestr[0] in "<|=":
+                t, recast = _mem_type(fmt, count), fmt if fmt in _RECAST else None
+                plan = (t, addr, recast, ro, _memory(t, addr, recast, ro, None))
+            else:
+                plan = _cai(shape, typestr, strides, addr, ro)
         if key is not None:
-            if len(_cai_cache) >= _CAI_CACHE_MAX:
-                _cai_cache.clear()
-            _cai_cache[key] = cai
-    return cai
+            if len(_plans) >= _CACHE_MAX:
+                _plans.clear()
+            _plans[key] = plan
+    if type(iface) is dict:
+        if len(_by_id) >= _CACHE_MAX:
+            _by_id.clear()
+        _by_id[id(iface)] = (iface, plan)
+    return plan
+
+
+def _buffer(plan, owner, held):
+    """What mpi4py is given for a contiguous VE array (plan from _plan, not False); `held`: mpi4py
+    holds the buffer after the call returns, so it must hold the array."""
+    if type(plan) is tuple:
+        if held:
+            t, addr, recast, ro, _ = plan
+            return _memory(t, addr, recast, ro, owner)
+        return plan[4]
+    return VEBuffer(plan, owner)
 
 
 def as_raw(obj, iface, where):
@@ -174,8 +258,9 @@ def _noncontig(obj, shape, typestr, itemsize, strides, addr, ro, datatype, where
     return [VEBuffer(_cai((0,), "|u1", None, addr, ro), obj), 1, t]
 
 
-def convert(arg, where, whole):
-    """A message argument with VE arrays replaced by VEBuffers (the argument itself if it has none)."""
+def convert(arg, where, whole, held=True):
+    """A message argument with VE arrays replaced by buffers for mpi4py (the argument itself if it has
+    none). `held`: mpi4py may hold the buffer after the call returns (see _buffer)."""
     t = type(arg)
     if t is list or t is tuple:
         if not arg or len(arg) > 4:
@@ -189,13 +274,14 @@ def convert(arg, where, whole):
             return arg
         if iface is None:
             return arg
-        cai = _contiguous_cai(iface)
-        if cai:
+        e = _by_id.get(id(iface))
+        plan = e[1] if e is not None and e[0] is iface else _plan(iface)
+        if plan is not False:
             if t is list:
                 out = list(arg)
-                out[0] = VEBuffer(cai, a)
+                out[0] = _buffer(plan, a, held)
                 return out
-            return (VEBuffer(cai, a),) + arg[1:]
+            return (_buffer(plan, a, held),) + arg[1:]
         shape, typestr, itemsize, strides, addr, ro = _layout(iface)
         if len(arg) == 2 and isinstance(arg[1], (MPI.Datatype, str)):
             return _noncontig(a, shape, typestr, itemsize, strides, addr, ro, arg[1], where, whole)
@@ -211,9 +297,12 @@ def convert(arg, where, whole):
         return arg
     if iface is None:
         return arg
-    cai = _contiguous_cai(iface)
-    if cai:
-        return VEBuffer(cai, arg)
+    e = _by_id.get(id(iface))   # _plan's first step, here to save a call on the common path
+    plan = e[1] if e is not None and e[0] is iface else _plan(iface)
+    if type(plan) is tuple and not held:
+        return plan[4]
+    if plan is not False:
+        return _buffer(plan, arg, held)
     shape, typestr, itemsize, strides, addr, ro = _layout(iface)
     return _noncontig(arg, shape, typestr, itemsize, strides, addr, ro, None, where, whole)
 

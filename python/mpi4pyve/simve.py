@@ -96,7 +96,7 @@ class ndarray:
         self._alloc = _alloc if _alloc is not None else _Alloc(self.size * self.dtype.itemsize)
         self._offset = _offset
         self.readonly = readonly
-        self._cc = None   # (shape, strides, dtype, c-contiguous) of the last __ve_array_interface__
+        self._cc = None   # (shape, strides, dtype, offset, readonly, dictionary) of __ve_array_interface__
 
     # -- attributes, as numpy's
     @property
@@ -135,21 +135,25 @@ class ndarray:
 
     @property
     def __ve_array_interface__(self):
-        shape, strides, dtype = self.shape, self.strides, self.dtype
-        cc = self._cc   # holds the very objects it was computed from: identity means same values
-        if cc is not None and cc[0] is shape and cc[1] is strides and cc[2] is dtype:
-            contiguous = cc[3]
-        else:
-            contiguous = strides == _c_strides(shape, dtype.itemsize) or self.c_contiguous
-            if type(shape) is tuple and type(strides) is tuple:
-                self._cc = (shape, strides, dtype, contiguous)
-        return {
+        """NLCPy's interface dictionary. The same dictionary is returned while the view is unchanged
+        (the objects it was made from, compared by identity, and the offset and readonly flag), as the
+        cheapest way to answer a call per message; it is shared, so callers must not modify it."""
+        shape, strides, dtype, offset, readonly = self.shape, self.strides, self.dtype, self._offset, self.readonly
+        cc = self._cc
+        if cc is not None and cc[0] is shape and cc[1] is strides and cc[2] is dtype and cc[3] == offset \
+                and cc[4] is readonly:
+            return cc[5]
+        contiguous = strides == _c_strides(shape, dtype.itemsize) or self.c_contiguous
+        iface = {
             "shape": shape,
             "typestr": dtype.str,
             "strides": None if contiguous else strides,
-            "data": (self._alloc.addr + self._offset, self.readonly),
+            "data": (self._alloc.addr + offset, readonly),
             "version": 1,
         }
+        if type(shape) is tuple and type(strides) is tuple and type(readonly) is bool:
+            self._cc = (shape, strides, dtype, offset, readonly, iface)
+        return iface
 
     def __len__(self):
         if not self.shape:

@@ -270,7 +270,7 @@ def test_cancel_receive():
     same(run)
 
 
-# -- mpi4pyve caches the CAI dictionary of a layout (see _vebuf._contiguous_cai): never a stale one
+# -- what mpi4pyve hands mpi4py for a VE array (see _vebuf), and its cache: never a stale layout
 
 class _FakeVE:
     """An object with a settable __ve_array_interface__ (an array whose address or layout changes)."""
@@ -284,6 +284,22 @@ class _FakeVE:
         return dict(self.iface)
 
 
+def _seen(b):
+    """(address, bytes, format, readonly, owner, kind) of a buffer mpi4pyve made for mpi4py: a
+    memoryview of a ctypes array at the VE address (no read of the memory), or a CAI VEBuffer."""
+    import ctypes
+
+    from mpi4pyve import _vebuf
+    if type(b) is memoryview:
+        return ctypes.addressof(b.obj), b.nbytes, b.format, b.readonly, b.obj.owner, "memory"
+    assert type(b) is _vebuf.VEBuffer, type(b)
+    cai = b.__cuda_array_interface__
+    n = int(cai["typestr"][2:])
+    for d in cai["shape"]:
+        n *= d
+    return cai["data"][0], n, cai["typestr"], cai["data"][1], b.owner, "cai"
+
+
 def test_adapter_follows_address_and_layout_changes_of_one_array():
     import weakref
 
@@ -291,21 +307,20 @@ def test_adapter_follows_address_and_layout_changes_of_one_array():
     a = _FakeVE(0x1000, (8,))
     for _ in range(2):  # the second round is served from the cache
         b = _vebuf.convert(a, "Comm.Send", True)
-        assert b.__cuda_array_interface__["shape"] == (8,) and b.owner is a
-        assert b.__cuda_array_interface__["data"] == (0x1000, False)
+        assert _seen(b) == (0x1000, 64, "<d", False, a, "memory")
     a.iface["shape"] = (4,)
-    assert _vebuf.convert(a, "Comm.Send", True).__cuda_array_interface__["shape"] == (4,)
+    assert _seen(_vebuf.convert(a, "Comm.Send", True))[:3] == (0x1000, 32, "<d")
     a.iface["data"] = (0x2000, False)
-    assert _vebuf.convert(a, "Comm.Send", True).__cuda_array_interface__["data"] == (0x2000, False)
+    assert _seen(_vebuf.convert(a, "Comm.Send", True))[:4] == (0x2000, 32, "<d", False)
     a.iface["data"] = (0x2000, True)
-    assert _vebuf.convert([a, MPI.DOUBLE], "Comm.Send", True)[0].__cuda_array_interface__["data"] == (0x2000, True)
+    assert _seen(_vebuf.convert([a, MPI.DOUBLE], "Comm.Send", True)[0])[:4] == (0x2000, 32, "<d", True)
     a.iface["strides"] = (16,)   # same address and shape, now every other element: a derived datatype
     spec = _vebuf.convert(a, "Comm.Send", True)
     assert type(spec) is list and spec[1] == 1 and _vebuf.is_derived_spec(spec)
     with pytest.raises(BufferError):
         _vebuf.convert(a, "Comm.Allreduce", False)
     a.iface["strides"] = (8,)    # contiguous again
-    assert type(_vebuf.convert(a, "Comm.Send", True)) is _vebuf.VEBuffer
+    assert _seen(_vebuf.convert(a, "Comm.Send", True))[:4] == (0x2000, 32, "<d", True)
     # the cache keeps no array alive
     w = weakref.ref(a)
     del a, b, spec
@@ -314,13 +329,101 @@ def test_adapter_follows_address_and_layout_changes_of_one_array():
 
 def test_adapter_new_array_at_a_reused_address_gets_its_own_layout():
     from mpi4pyve import _vebuf
-    first = _vebuf.convert(_FakeVE(0x3000, (6,), "<f8"), "Comm.Send", True).__cuda_array_interface__
-    second = _vebuf.convert(_FakeVE(0x3000, (2, 3), "<i4"), "Comm.Send", True).__cuda_array_interface__
-    assert (first["shape"], first["typestr"]) == ((6,), "<f8")
-    assert (second["shape"], second["typestr"]) == ((2, 3), "<i4")
+    first = _seen(_vebuf.convert(_FakeVE(0x3000, (6,), "<f8"), "Comm.Send", True))
+    second = _seen(_vebuf.convert(_FakeVE(0x3000, (2, 3), "<i4"), "Comm.Send", True))
+    assert first[:3] == (0x3000, 48, "<d") and second[:3] == (0x3000, 24, "<i")
     # list parts (unhashable) are not cached, and still work
-    third = _vebuf.convert(_FakeVE([0x3000, False], [3], "<f8"), "Comm.Send", True)
-    assert third.__cuda_array_interface__["shape"] == (3,)
+    a = _FakeVE(0x3000, [3], "<f8")
+    a.iface["data"] = [0x3000, False]
+    assert _seen(_vebuf.convert(a, "Comm.Send", True))[:3] == (0x3000, 24, "<d")
+
+
+@pytest.mark.parametrize("typestr, fmt, kind", [
+    ("|b1", "<?", "memory"), ("|i1", "<b", "memory"), ("<i2", "<h", "memory"), ("<i4", "<i", "memory"),
+    ("<i8", "l", "memory"), ("|u1", "<B", "memory"), ("<u2", "<H", "memory"), ("<u4", "<I", "memory"),
+    ("<u8", "L", "memory"), ("<f4", "<f", "memory"), ("<f8", "<d", "memory"),
+    # no ctypes type: handed over as a device buffer (CAI), which mpi4py reads the same way
+    ("<f2", "<f2", "cai"), ("<c8", "<c8", "cai"), ("<c16", "<c16", "cai"),
+])
+def test_adapter_gives_mpi4py_the_datatype_numpy_would(typestr, fmt, kind):
+    # the format decides the MPI datatype mpi4py infers: the same as for a numpy array of that dtype
+    from mpi4pyve import _vebuf
+    a = _FakeVE(0x5000, (3,), typestr)
+    seen = _seen(_vebuf.convert(a, "Comm.Send", True))
+    assert seen[2:] == (fmt, False, a, kind)
+    assert seen[1] == 3 * int(typestr[2:])
+    if kind == "memory":
+        b = _vebuf.convert(a, "Comm.Send", True)
+        host = np.zeros(3, dtype=typestr)
+        assert b.format.lstrip("<") == memoryview(host).format.lstrip("<"), (b.format, memoryview(host).format)
+
+
+def test_adapter_empty_and_readonly_arrays():
+    from mpi4pyve import _vebuf
+    a = _FakeVE(0x6000, (0,))
+    assert _seen(_vebuf.convert(a, "Comm.Send", True))[5] == "cai"   # nothing to place: the CAI path
+    a = _FakeVE(0x6000, (2,))
+    a.iface["data"] = (0x6000, True)
+    b = _vebuf.convert(a, "Comm.Recv", True)
+    assert b.readonly
+    with pytest.raises(BufferError):   # mpi4py refuses to receive into it, as for a read-only numpy array
+        q = MPI.COMM_SELF.Irecv(b, source=0, tag=5)   # (mpi4py parses no buffer for MPI.PROC_NULL)
+        q.Cancel()   # not reached unless the refusal is gone: then take the receive back before failing
+        q.Wait()
+
+
+def test_pending_receive_keeps_its_ve_array_alive():
+    # the buffer mpi4py holds for a pending Irecv holds the VE array: dropping the user's reference
+    # must not free the VE memory before the receive completes (simve arrays take no weak references;
+    # their allocation does, and lives exactly as long as some view of it)
+    import gc
+    import weakref
+    if peer == MPI.PROC_NULL:
+        return
+    from mpi4pyve import simve
+    if rank % 2 == 0:
+        r = simve.zeros(N)
+        w = weakref.ref(r._alloc)
+        q = comm.Irecv(r, source=peer, tag=77)
+        del r
+        gc.collect()
+        alive = w() is not None
+        comm.Send(np.arange(1.0), dest=peer, tag=78)   # now the peer sends
+        q.Wait()
+        assert alive
+        gc.collect()
+        assert w() is None   # once the receive is done, mpi4py lets the buffer go, and the array with it
+    else:
+        comm.Recv(np.zeros(1), source=peer, tag=78)
+        comm.Send(simve.array(np.arange(N, dtype="f8")), dest=peer, tag=77)
+
+
+def test_temporary_ve_arrays_live_until_the_call_returns():
+    # a VE array made in the call's argument list has no other owner than the call (CPython 3.11 moves
+    # the arguments into the callee's frame): the buffer of a blocking call does not hold the array, so
+    # the wrapper must keep it until mpi4py returns, whether it is passed bare, in a spec or by keyword.
+    # To itself on COMM_SELF, receives posted first: a failed send fails here and leaves no rank waiting
+    from mpi4pyve import simve
+    me = MPI.COMM_SELF
+    x = data(N)
+    got = [np.zeros(N) for _ in range(4)]
+    reqs = [me.Irecv(g, source=0, tag=81 + k) for k, g in enumerate(got)]
+    try:
+        me.Send(simve.array(x), dest=0, tag=81)
+        me.Send([simve.array(x + 1), MPI.DOUBLE], dest=0, tag=82)
+        me.Send(buf=simve.array(x + 2), dest=0, tag=83)
+        me.Send([simve.array(x + 3), N - 2, MPI.DOUBLE], dest=0, tag=84)
+    except BaseException:
+        for q in reqs:   # the receives of the sends that did not happen: withdrawn
+            q.Cancel()
+        MPI.Request.Waitall(reqs)
+        raise
+    MPI.Request.Waitall(reqs)
+    for k, g in enumerate(got):
+        want = x + k
+        if k == 3:
+            want[N - 2:] = 0
+        assert np.array_equal(g, want), (k, g, want)
 
 
 def test_same_ve_array_object_after_its_layout_and_address_change():
