@@ -24,7 +24,7 @@ use crate::link::Dir;
 use crate::mem;
 use crate::proc::{self, ProcHandle, VeProc};
 use parking_lot::Mutex;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,8 +63,9 @@ struct Table {
 static TABLE: Mutex<Table> = Mutex::new(Table { libs: Vec::new(), syms: Vec::new() });
 
 thread_local! {
-    /// The VE process whose memory the running kernel's accessors reach.
-    static CURRENT: RefCell<Option<Arc<VeProc>>> = const { RefCell::new(None) };
+    /// The memory the running kernel's accessors reach: a [`mem::KernelView`] on the stack of [`run`],
+    /// set for the duration of the call (null otherwise).
+    static CURRENT: Cell<*const c_void> = const { Cell::new(std::ptr::null()) };
 }
 
 /// `veo_args`: the argument values by position.
@@ -72,21 +73,29 @@ pub struct Args {
     v: Vec<u64>,
 }
 
+/// Runs `f` on the view of the running kernel's memory; -1 when no kernel runs on this thread.
+fn with_view(f: impl FnOnce(&mem::KernelView<'_>) -> c_int) -> c_int {
+    let v = CURRENT.with(|c| c.get());
+    if v.is_null() {
+        return -1;
+    }
+    // SAFETY: `run` sets CURRENT to a view that outlives the kernel's call and clears it before the
+    // view is dropped; the accessors are only called by that kernel, on this thread.
+    f(unsafe { &*(v as *const mem::KernelView<'_>) })
+}
+
 /// The accessor `MK_COPY` of the kernel's header: VE to VE within the calling process.
 extern "C" fn kernel_copy(dst: u64, src: u64, n: u64) -> c_int {
-    CURRENT.with(|c| match c.borrow().as_deref() {
-        Some(p) => mem::ve_copy_within(p, dst, src, n as usize),
-        None => -1,
-    })
+    with_view(|v| v.copy_within(dst, src, n as usize))
 }
 
 /// The accessor `MK_FETCH`: VE memory into the kernel's local (host) array.
 extern "C" fn kernel_fetch(dst: *mut c_void, src: u64, n: u64) -> c_int {
-    CURRENT.with(|c| match c.borrow().as_deref() {
-        // SAFETY: dst is the kernel's local array of n bytes.
-        Some(p) if !dst.is_null() => unsafe { mem::ve_fetch(p, dst.cast(), src, n as usize) },
-        _ => -1,
-    })
+    if dst.is_null() {
+        return -1;
+    }
+    // SAFETY: dst is the kernel's local array of n bytes.
+    with_view(|v| unsafe { v.fetch(dst.cast(), src, n as usize) })
 }
 
 type BindFn = unsafe extern "C" fn(extern "C" fn(u64, u64, u64) -> c_int, extern "C" fn(*mut c_void, u64, u64) -> c_int);
@@ -219,7 +228,10 @@ unsafe extern "C" fn run(job: *mut c_void) -> u64 {
     // SAFETY: job is the box call_async leaked for this call, taken back once.
     let job = unsafe { Box::from_raw(job as *mut Job) };
     job.proc.link.reserve(Dir::HostToVe, 0).finish();
-    CURRENT.with(|c| *c.borrow_mut() = Some(job.proc.clone()));
+    // The process's memory stays mapped while the kernel runs (a free waits for the call's end).
+    let regions = job.proc.regions.read();
+    let view = mem::KernelView::new(&regions);
+    CURRENT.with(|c| c.set(&view as *const mem::KernelView<'_> as *const c_void));
     let a = job.args;
     // SAFETY: f is a function of a library loaded for this process; it is called with as many u64
     // arguments as the caller set (the C kernel's functions take only integer arguments).
@@ -236,7 +248,9 @@ unsafe extern "C" fn run(job: *mut c_void) -> u64 {
             _ => std::mem::transmute::<Entry, unsafe extern "C" fn(u64, u64, u64, u64, u64, u64, u64, u64) -> u64>(job.f)(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]),
         }
     };
-    CURRENT.with(|c| *c.borrow_mut() = None);
+    // The view (on this stack, borrowing the guard) is not reachable once CURRENT is cleared.
+    CURRENT.with(|c| c.set(std::ptr::null()));
+    drop(regions);
     r
 }
 
