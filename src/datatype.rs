@@ -21,6 +21,7 @@ use crate::errors::{Error, Result};
 use crate::real::{abi, pmpi};
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::RwLock;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::sync::Arc;
@@ -76,7 +77,16 @@ impl Span {
 struct Cached {
     info: TypeInfo,
     /// Byte runs of one element, computed at first need.
-    runs: OnceCell<Arc<Vec<Run>>>,
+    runs: OnceCell<Arc<ElementRuns>>,
+}
+
+/// The byte runs of one element of a derived datatype.
+pub struct ElementRuns {
+    /// Sorted and merged.
+    pub runs: Vec<Run>,
+    /// The type map visits the runs in ascending address order without going back or overlapping
+    /// (false when that is not known): packed byte k of an element is then byte k of its runs.
+    pub in_order: bool,
 }
 
 static CACHE: Lazy<RwLock<HashMap<Handle, Arc<Cached>>>> = Lazy::new(|| RwLock::new(HashMap::new()));
@@ -327,22 +337,48 @@ pub unsafe fn coverage(dt: Datatype, t: &TypeInfo, count: Count) -> Result<Vec<R
     }
     // SAFETY: forwarded contract.
     let one = unsafe { element_runs(dt) }?;
-    let mut runs = Vec::with_capacity(one.len().saturating_mul(count.min(1 << 20) as usize));
+    let mut runs = Vec::with_capacity(one.runs.len().saturating_mul(count.min(1 << 20) as usize));
     for k in 0..count {
-        runs.extend(one.iter().map(|&(o, l)| (o + k * t.extent, l)));
+        runs.extend(one.runs.iter().map(|&(o, l)| (o + k * t.extent, l)));
     }
     Ok(merge(runs))
 }
 
+/// Whether the packed bytes of `count` elements of `dt` (described by `t`) fill their byte runs in
+/// ascending address order: then the first n bytes of a message land in the first n bytes of
+/// [`coverage`]'s runs, and a receive that brought fewer bytes than the type holds can store exactly
+/// those without having read the rest first. False when the type map goes backwards (a negative
+/// stride, blocks listed out of order, a permuted struct), overlaps, or cannot be decoded.
+///
+/// # Safety
+/// `dt` is a valid datatype handle.
+pub unsafe fn in_order(dt: Datatype, t: &TypeInfo, count: Count) -> Result<bool> {
+    if count <= 0 || t.size == 0 {
+        return Ok(true);
+    }
+    if count > 1 && (t.extent <= 0 || t.true_extent > t.extent) {
+        return Ok(false);
+    }
+    if t.named {
+        return Ok(true);
+    }
+    // SAFETY: forwarded contract.
+    Ok(unsafe { element_runs(dt) }?.in_order)
+}
+
 /// The merged byte runs of one element of `dt`, from the cache.
-unsafe fn element_runs(dt: Datatype) -> Result<Arc<Vec<Run>>> {
+unsafe fn element_runs(dt: Datatype) -> Result<Arc<ElementRuns>> {
     // SAFETY: forwarded contract.
     let c = unsafe { cached(dt) }?;
     c.runs
         .get_or_try_init(|| {
             let mut runs = Vec::new();
+            let order = Cell::new(true);
             // SAFETY: forwarded contract.
-            unsafe { flatten(dt, &c.info, 0, &mut runs, 0) }?;
+            unsafe { flatten(dt, &c.info, 0, &mut runs, &order, 0) }?;
+            // The runs came in type-map order: in order if they ascend without overlapping (and
+            // every constituent type's own runs did).
+            let in_order = order.get() && runs.windows(2).all(|w| w[0].0 + w[0].1 as i64 <= w[1].0);
             let runs = merge(runs);
             if *CHECK {
                 // Self-check (MPIVE_CHECK_COVERAGE=1, used by the tests): the decoded runs must be
@@ -355,8 +391,12 @@ unsafe fn element_runs(dt: Datatype) -> Result<Arc<Vec<Run>>> {
                         format!("coverage of datatype {dt:#x} decoded as {runs:?} but MPI_Unpack touches {by_mpi:?}"),
                     ));
                 }
+                // SAFETY: forwarded contract.
+                if in_order && !unsafe { order_by_mpi(dt, &c.info) }? {
+                    return Err(Error::new(Class::Intern, format!("datatype {dt:#x} was decoded as in order but MPI_Unpack fills it out of order")));
+                }
             }
-            Ok(Arc::new(runs))
+            Ok(Arc::new(ElementRuns { runs, in_order }))
         })
         .cloned()
 }
@@ -387,12 +427,13 @@ mod comb {
     pub const HINDEXED_BLOCK: i32 = 19;
 }
 
-/// Appends the runs of one element of `dt` (described by `t`) at byte offset `base` to `out`.
-unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+/// Appends the runs of one element of `dt` (described by `t`) at byte offset `base` to `out`, in
+/// type-map order; clears `order` when a part's order is not known to ascend.
+unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, order: &Cell<bool>, depth: u32) -> Result<()> {
     if t.size == 0 {
         return Ok(());
     }
-    if t.dense(1) {
+    if t.named {
         out.push((base + t.true_lb, t.size as u64));
         return Ok(());
     }
@@ -423,12 +464,13 @@ unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, dep
         // SAFETY: forwarded contract.
         let runs = unsafe { element_coverage(dt, t) }?;
         out.extend(runs.into_iter().map(|(o, l)| (o + base, l)));
+        order.set(false);
         return Ok(());
     }
     // SAFETY: forwarded contract.
     let Contents { ints, addrs, subs } = unsafe { contents(dt, &env) }?;
     // SAFETY: forwarded contract; the handles are released below whatever happens.
-    let r = unsafe { flatten_contents(combiner, &ints, &addrs, &subs, base, out, depth) };
+    let r = unsafe { flatten_contents(combiner, &ints, &addrs, &subs, base, out, order, depth) };
     for &h in &subs {
         // Handles get_contents returned for derived types are new references: release them.
         // SAFETY: a handle MPI just gave us.
@@ -442,7 +484,17 @@ unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, dep
     r
 }
 
-unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[Datatype], base: i64, out: &mut Vec<Run>, depth: u32) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+unsafe fn flatten_contents(
+    combiner: i32,
+    ints: &[i64],
+    addrs: &[i64],
+    subs: &[Datatype],
+    base: i64,
+    out: &mut Vec<Run>,
+    order: &Cell<bool>,
+    depth: u32,
+) -> Result<()> {
     let sub = subs.first().copied().unwrap_or(Datatype::from_raw(0));
     let last = subs.len().saturating_sub(1);
     // SAFETY: forwarded contract.
@@ -455,6 +507,14 @@ unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[D
             return Ok(());
         }
         if t.dense(len) {
+            // One run; in order if the elements ascend and each element's own type map does.
+            if order.get() {
+                let ascends = len == 1 || t.extent > 0;
+                // SAFETY: forwarded contract.
+                if !ascends || !t.named && !unsafe { element_runs(h) }?.in_order {
+                    order.set(false);
+                }
+            }
             let sp = t.span(len);
             out.push((base + at + sp.lo, sp.len()));
             return Ok(());
@@ -465,8 +525,11 @@ unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[D
         // The child's own runs come from the cache: each constituent type is decoded once.
         // SAFETY: forwarded contract.
         let one = unsafe { element_runs(h) }?;
+        if !one.in_order {
+            order.set(false);
+        }
         for k in 0..len {
-            out.extend(one.iter().map(|&(o, l)| (base + at + k * t.extent + o, l)));
+            out.extend(one.runs.iter().map(|&(o, l)| (base + at + k * t.extent + o, l)));
         }
         Ok(())
     };
@@ -556,15 +619,16 @@ unsafe fn flatten_contents(combiner: i32, ints: &[i64], addrs: &[i64], subs: &[D
     }
 }
 
-/// Coverage of one element, by unpacking 0xFF bytes into a zeroed map of its true extent.
-unsafe fn element_coverage(dt: Datatype, t: &TypeInfo) -> Result<Vec<Run>> {    let (size, span) = (t.size, t.true_extent);
+/// One element of `dt` unpacked from `packed` (its `t.size` bytes) into a zeroed map of its true
+/// extent: the map's byte i is the element's byte at true_lb + i.
+unsafe fn unpack_map(dt: Datatype, t: &TypeInfo, packed: &[u8]) -> Result<Vec<u8>> {
+    let (size, span) = (t.size, t.true_extent);
     if size > i32::MAX as i64 || span > (1 << 34) {
         return Err(Error::new(
             Class::Type,
             format!("a datatype with holes of {size} bytes over an extent of {span} bytes is too large to stage from VE memory"),
         ));
     }
-    let packed = vec![0xFFu8; size as usize];
     let mut map = vec![0u8; span as usize];
     let mut pos = 0;
     // The map stands for the element's true span, so the element's buffer address is map - true_lb.
@@ -588,6 +652,13 @@ unsafe fn element_coverage(dt: Datatype, t: &TypeInfo) -> Result<Vec<Run>> {    
     if rc != 0 {
         return Err(type_error(dt, "MPI_Unpack", rc));
     }
+    Ok(map)
+}
+
+/// Coverage of one element, by unpacking 0xFF bytes into a zeroed map of its true extent.
+unsafe fn element_coverage(dt: Datatype, t: &TypeInfo) -> Result<Vec<Run>> {
+    // SAFETY: forwarded contract.
+    let map = unsafe { unpack_map(dt, t, &vec![0xFFu8; t.size.max(0) as usize]) }?;
     let mut runs = Vec::new();
     let mut i = 0;
     while i < map.len() {
@@ -602,6 +673,16 @@ unsafe fn element_coverage(dt: Datatype, t: &TypeInfo) -> Result<Vec<Run>> {    
         runs.push((t.true_lb + start as i64, (i - start) as u64));
     }
     Ok(runs)
+}
+
+/// The self-check of [`ElementRuns::in_order`] (MPIVE_CHECK_COVERAGE=1): packed byte k carries
+/// 1 + k mod 251; read in ascending address order, the bytes the element covers must count up the
+/// same way.
+unsafe fn order_by_mpi(dt: Datatype, t: &TypeInfo) -> Result<bool> {
+    let packed: Vec<u8> = (0..t.size.max(0)).map(|k| (1 + k % 251) as u8).collect();
+    // SAFETY: forwarded contract.
+    let map = unsafe { unpack_map(dt, t, &packed) }?;
+    Ok(map.iter().filter(|&&b| b != 0).copied().eq(packed.iter().copied()))
 }
 
 /// Sorts runs and merges the ones that touch or overlap.

@@ -56,7 +56,8 @@ pub struct Staged {
     len: usize,
     load: Option<Layout>,
     store: Option<Layout>,
-    /// Store at most as many bytes as the status says arrived (receive of a predefined type).
+    /// Store only what the status says arrived: that many bytes from the start of the span
+    /// ([`Layout::All`]) or of the runs ([`Layout::Runs`]); a receive whose type map ascends.
     limit: bool,
     /// Store only the bytes before the position the real call left in `*.0` (an offset from the
     /// buffer address, an `MPI_Count` if `.2`, else an `int`; `.1` is the span's offset from it):
@@ -265,11 +266,23 @@ impl Plan {
                         // Only the runs' bytes are written (the holes are the VE's): with the VE
                         // kernel in one copy and one call ([`crate::vekernel`]).
                         let cut: Vec<(usize, usize)>;
-                        let runs: &[(usize, usize)] = if end >= s.len {
-                            runs
-                        } else {
+                        let runs: &[(usize, usize)] = if end < s.len {
                             cut = runs.iter().filter(|r| r.0 < end).map(|&(o, n)| (o, n.min(end - o))).collect();
                             &cut
+                        } else if s.limit {
+                            // A short message fills the runs' first bytes only (the type map ascends).
+                            if status.is_null() || abi().is_status_ignore(status) {
+                                return Err(Error::new(Class::Intern, "a receive into a derived datatype completed without a status to say how much arrived"));
+                            }
+                            let arrived = received_bytes(status)?;
+                            if arrived < runs.iter().map(|r| r.1).sum() {
+                                cut = first_bytes(runs, arrived);
+                                &cut
+                            } else {
+                                runs
+                            }
+                        } else {
+                            runs
                         };
                         copy_runs(Dir::ToVe, s, runs)?;
                     }
@@ -278,6 +291,19 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// The first `n` bytes of `runs`, the last one cut where they end.
+fn first_bytes(runs: &[(usize, usize)], mut n: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for &(o, len) in runs {
+        if n == 0 {
+            break;
+        }
+        out.push((o, len.min(n)));
+        n -= len.min(n);
+    }
+    out
 }
 
 /// Copies the `runs` of `s` in direction `dir`: in one kernel call or overlapping copies where the
@@ -327,11 +353,20 @@ unsafe fn layouts(segs: &[Seg], load: &[Seg], store: &[Seg], recv: bool) -> Resu
         span = span.union(t.span(s.count).shift(s.disp));
         infos.push((*s, t));
     }
-    let single_named = infos.len() == 1 && infos[0].1.named && infos[0].0.disp == 0;
-    // A receive stores only what arrived: exact for a predefined type, and for derived types the
-    // span is loaded first so that bytes which did not arrive are written back unchanged.
-    let limit = recv && single_named;
-    let must_load_for_recv = recv && !single_named;
+    // A receive stores only what arrived. When its type map fills the type's runs in ascending order
+    // (a predefined type, contiguous and vector types, most indexed and struct types), the first
+    // n bytes of a message are the first n bytes of the runs, so the store is cut at what the status
+    // says arrived and nothing is read first: one copy (and one kernel call) per receive. Otherwise
+    // the runs are loaded first so that bytes which did not arrive are written back unchanged.
+    let limit = recv
+        && match (segs, infos.as_slice()) {
+            ([seg], [(_, t)]) => {
+                // SAFETY: forwarded contract.
+                unsafe { datatype::in_order(seg.dt, t, seg.count) }?
+            }
+            _ => false,
+        };
+    let must_load_for_recv = recv && !limit;
     let load_layout = if must_load_for_recv {
         // SAFETY: forwarded contract.
         Some(unsafe { layout(&infos, segs, true, span) }?)

@@ -75,6 +75,7 @@ struct tcase {
     MPI_Datatype dt;
     int count;
     long nruns, covered, span;
+    int ascending; /* the type map visits the runs in ascending address order */
 };
 
 /* One send/receive of `t` between the pair, twice (the first one writes the run list to VE memory);
@@ -99,8 +100,11 @@ static void p2p(struct tcase *t, int peer, int sender) {
             vt_check(what, buf, expect, n);
         }
         if (round == 1) {
+            /* A receive whose type map ascends stores what arrived and reads nothing first; any other
+             * receive loads the runs first, so that bytes a short message does not bring stay. */
             struct count want = t->nruns == 1 ? (struct count){sender, !sender, 0}
                                 : sender      ? load_cost(t->nruns, t->covered, t->span)
+                                : t->ascending ? store_cost(t->nruns)
                                               : add(load_cost(t->nruns, t->covered, t->span), store_cost(t->nruns));
             expect_count(t->name, sender ? "send" : "recv", delta(a, b), want);
         }
@@ -156,6 +160,58 @@ static void short_message(MPI_Datatype vec, int peer, int sender) {
         free(src);
     }
     vt_free(buf);
+}
+
+/* A short message of k ints into `count` elements of `dt` (whose span is n bytes), received into a
+ * VE buffer and, as the reference, into a host buffer by the MPI itself; both start filled with the
+ * marker and must end equal byte for byte: the bytes the message did not reach keep the marker. */
+static void short_ints(const char *what, MPI_Datatype dt, int count, size_t n, int k, int peer, int sender) {
+    if (sender) {
+        void *h = vt_make('h', k * sizeof(int), 37), *v = vt_make('v', k * sizeof(int), 37);
+        MPI_Send(h, k, MPI_INT, peer, 8, MPI_COMM_WORLD);
+        MPI_Send(v, k, MPI_INT, peer, 8, MPI_COMM_WORLD);
+        vt_free(h);
+        vt_free(v);
+    } else {
+        unsigned char *ref = malloc(n);
+        void *buf = vt_make('v', n, 0);
+        MPI_Status st;
+        int got = -1;
+        memset(ref, VT_MARK, n);
+        MPI_Recv(ref, count, dt, peer, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        MPI_Recv(buf, count, dt, peer, 8, MPI_COMM_WORLD, &st);
+        MPI_Get_count(&st, MPI_INT, &got);
+        VT_ASSERT(got == k, "%s: %d ints received, expected %d", what, got, k);
+        vt_check(what, buf, ref, n);
+        vt_free(buf);
+        free(ref);
+    }
+}
+
+/* Short messages into types whose type map ascends (the store is cut at what arrived, nothing is
+ * read first) and into types whose type map does not (the runs are read first). */
+static void short_messages(MPI_Datatype backwards, int peer, int sender) {
+    MPI_Datatype pairs, perm, quad;
+    MPI_Type_vector(1000, 2, 16, MPI_INT, &pairs);
+    MPI_Type_commit(&pairs);
+    short_ints("short message ending inside a block of a vector", pairs, 1, (999 * 16 + 2) * sizeof(int), 5, peer, sender);
+    short_ints("short message into an indexed type listed backwards", backwards, 1, (99 * 100 + 5) * sizeof(int), 7, peer,
+               sender);
+    {
+        /* dense, but its type map visits the second int first */
+        int bl[2] = {1, 1};
+        MPI_Aint dp[2] = {sizeof(int), 0};
+        MPI_Datatype ty[2] = {MPI_INT, MPI_INT};
+        MPI_Type_create_struct(2, bl, dp, ty, &perm);
+        MPI_Type_commit(&perm);
+    }
+    short_ints("short message into a permuted dense struct", perm, 2, 4 * sizeof(int), 3, peer, sender);
+    MPI_Type_contiguous(4, MPI_INT, &quad);
+    MPI_Type_commit(&quad);
+    short_ints("short message into a contiguous type", quad, 3, 12 * sizeof(int), 6, peer, sender);
+    MPI_Type_free(&pairs);
+    MPI_Type_free(&perm);
+    MPI_Type_free(&quad);
 }
 
 /* Allgatherv of 100 ints per rank from VE into VE, blocks `stride` ints apart (100: dense). */
@@ -276,15 +332,24 @@ static void bad_addresses(MPI_Datatype vec) {
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     rc = MPI_Send(vt_fake_ve(), 1, vec, vt_rank, 8, MPI_COMM_WORLD);
     vt_expect_error("Send of a vector from unallocated VE memory", rc, MPI_ERR_BUFFER, "VE address");
-    rc = MPI_Recv(vt_fake_ve(), 1, vec, vt_rank, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    vt_expect_error("Recv of a vector into unallocated VE memory", rc, MPI_ERR_BUFFER, "VE address");
+    {
+        /* a receive whose type map ascends reads nothing before the message arrives: the bad
+         * address shows when what arrived is stored */
+        void *src = vt_make('h', 999 * 64 + 8, 9);
+        MPI_Request sr;
+        MPI_Isend(src, 1, vec, vt_rank, 8, MPI_COMM_WORLD, &sr);
+        rc = MPI_Recv(vt_fake_ve(), 1, vec, vt_rank, 8, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        vt_expect_error("Recv of a vector into unallocated VE memory", rc, MPI_ERR_BUFFER, "VE address");
+        MPI_Wait(&sr, MPI_STATUS_IGNORE);
+        vt_free(src);
+    }
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
 }
 
 int main(int argc, char **argv) {
     const char *k = getenv("MPIVE_VE_KERNEL");
-    MPI_Datatype vec, idx, st0, st;
-    int bl[100], dp[100];
+    MPI_Datatype vec, idx, ridx, st0, st;
+    int bl[100], dp[100], rdp[100];
     long idx_cov = 0;
     vt_init(&argc, &argv);
     kernel_on = !(k && strcmp(k, "0") == 0);
@@ -295,6 +360,14 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 100; i++) bl[i] = i % 5 + 1, dp[i] = i * 100, idx_cov += bl[i] * 4;
     MPI_Type_indexed(100, bl, dp, MPI_INT, &idx);
     MPI_Type_commit(&idx);
+    /* the same blocks listed from the last to the first: the type map goes backwards */
+    for (int i = 0; i < 100; i++) rdp[i] = dp[99 - i];
+    {
+        int rbl[100];
+        for (int i = 0; i < 100; i++) rbl[i] = bl[99 - i];
+        MPI_Type_indexed(100, rbl, rdp, MPI_INT, &ridx);
+        MPI_Type_commit(&ridx);
+    }
     {
         int sbl[3] = {1, 1, 3};
         MPI_Aint sdp[3] = {0, 64, 200};
@@ -304,10 +377,11 @@ int main(int argc, char **argv) {
         MPI_Type_commit(&st);
     }
     struct tcase cases[] = {
-        {"contiguous", MPI_DOUBLE, 8000, 1, 64000, 64000},
-        {"vector", vec, 1, 1000, 8000, 999 * 64 + 8},
-        {"indexed", idx, 1, 100, idx_cov, (99 * 100 + 5) * 4},
-        {"struct", st, 200, 600, 200 * 15, 199 * 256 + 203},
+        {"contiguous", MPI_DOUBLE, 8000, 1, 64000, 64000, 1},
+        {"vector", vec, 1, 1000, 8000, 999 * 64 + 8, 1},
+        {"indexed", idx, 1, 100, idx_cov, (99 * 100 + 5) * 4, 1},
+        {"indexed-backwards", ridx, 1, 100, idx_cov, (99 * 100 + 5) * 4, 0},
+        {"struct", st, 200, 600, 200 * 15, 199 * 256 + 203, 1},
     };
 
     int peer = vt_rank ^ 1, sender = vt_rank % 2 == 0, paired = peer < vt_size;
@@ -322,6 +396,7 @@ int main(int argc, char **argv) {
     if (paired) holes_written_while_pending(vec, peer, sender);
     else MPI_Barrier(MPI_COMM_WORLD);
     if (paired) short_message(vec, peer, sender);
+    if (paired) short_messages(ridx, peer, sender);
     allgatherv(100);
     allgatherv(150);
     dense_w_and_neighbor();
@@ -330,6 +405,7 @@ int main(int argc, char **argv) {
 
     MPI_Type_free(&vec);
     MPI_Type_free(&idx);
+    MPI_Type_free(&ridx);
     MPI_Type_free(&st0);
     MPI_Type_free(&st);
     return vt_finish("copies");
