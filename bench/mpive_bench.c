@@ -26,8 +26,9 @@
  * MPI_Type_vector of n blocks; 4 MPI_Irecv + 4 MPI_Isend + MPI_Waitall per exchange; size = n).
  *
  * Output (rank 0, stdout): lines "D,test,variant,size,rep,microseconds", "C,test,variant,size,rank,
- * copies from VE,copies to VE,bytes from VE,bytes to VE,libveo ns from VE,libveo ns to VE" (per iteration
- * of the test on that rank, from mpive_stats_sized, first repetition) and "A,..." / "I,..." records.
+ * copies from VE,copies to VE,bytes from VE,bytes to VE,libveo ns from VE,libveo ns to VE,VE kernel calls,
+ * ns in them" (per iteration of the test on that rank, from mpive_stats_sized, first repetition) and
+ * "A,..." / "I,..." records.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -92,7 +93,8 @@ static int (*p_get_tunable)(const char *, uint64_t *);
 static int shim_loaded, pipeline_mode;
 
 enum { ST_STAGED, ST_COPIES, ST_COPIED, ST_LIVE, ST_POOL_ALLOCS, ST_POOL_CACHED, ST_PENDING, ST_HEAP_ALLOCS, ST_PIPELINED,
-       ST_TEMP, ST_COPIES_FROM_VE, ST_BYTES_FROM_VE, ST_NS_FROM_VE, ST_COPIES_TO_VE, ST_BYTES_TO_VE, ST_NS_TO_VE };
+       ST_TEMP, ST_COPIES_FROM_VE, ST_BYTES_FROM_VE, ST_NS_FROM_VE, ST_COPIES_TO_VE, ST_BYTES_TO_VE, ST_NS_TO_VE,
+       ST_VE_TO_VE, ST_BYTES_VE_TO_VE, ST_NS_VE_TO_VE, ST_KERNEL_CALLS, ST_NS_KERNEL };
 
 static void stats(stats_t *s) {
     memset(s, 0, sizeof *s);
@@ -293,14 +295,18 @@ static void emit(const char *test, const char *variant, size_t size, int rep, do
 
 /* libveo copies per iteration on each rank between two snapshots (iterations: the batch and its warm-up) */
 static void emit_copies(const char *test, const char *variant, size_t size, const stats_t *a, const stats_t *b, int iters) {
-    double mine[6], all[12];
-    int idx[6] = {ST_COPIES_FROM_VE, ST_COPIES_TO_VE, ST_BYTES_FROM_VE, ST_BYTES_TO_VE, ST_NS_FROM_VE, ST_NS_TO_VE};
-    for (int k = 0; k < 6; k++) mine[k] = (double)(b->v[idx[k]] - a->v[idx[k]]) / (iters + 1);
-    PMPI_Gather(mine, 6, MPI_DOUBLE, all, 6, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+    enum { K = 8 };
+    double mine[K], all[2 * K];
+    int idx[K] = {ST_COPIES_FROM_VE, ST_COPIES_TO_VE, ST_BYTES_FROM_VE, ST_BYTES_TO_VE, ST_NS_FROM_VE, ST_NS_TO_VE,
+                  ST_KERNEL_CALLS, ST_NS_KERNEL};
+    for (int k = 0; k < K; k++) mine[k] = (double)(b->v[idx[k]] - a->v[idx[k]]) / (iters + 1);
+    PMPI_Gather(mine, K, MPI_DOUBLE, all, K, MPI_DOUBLE, 0, MPI_COMM_WORLD);
     if (rank == 0)
-        for (int r = 0; r < 2; r++)
-            printf("C,%s,%s,%zu,%d,%.3f,%.3f,%.0f,%.0f,%.0f,%.0f\n", test, variant, size, r, all[6 * r], all[6 * r + 1],
-                   all[6 * r + 2], all[6 * r + 3], all[6 * r + 4], all[6 * r + 5]);
+        for (int r = 0; r < 2; r++) {
+            const double *x = all + K * r;
+            printf("C,%s,%s,%zu,%d,%.3f,%.3f,%.0f,%.0f,%.0f,%.0f,%.3f,%.0f\n", test, variant, size, r, x[0], x[1], x[2], x[3],
+                   x[4], x[5], x[6], x[7]);
+        }
 }
 
 typedef double (*test_f)(const struct variant *, size_t, int);

@@ -22,8 +22,8 @@ Runs per MPI:
   model        SIMVE_MODEL=type10b (12.9 us per VE->VH copy, 11.9 us per VH->VE copy, 10 GB/s per direction),
                default settings: one-way latency and bandwidth VH<->VE (vh-ve: host buffers on rank 0, VE
                buffers on rank 1) and VE<->VE (ve-def), 8 B to 128 MiB, against host buffers (host-shim);
-               Allreduce, Bcast and a 2-D halo exchange with a vector datatype; libveo copies per
-               iteration; the model's bound; NEC MPI's published figures beside them
+               Allreduce, Bcast and a 2-D halo exchange with a vector datatype; libveo copies and VE
+               kernel calls per iteration; the model's bound; NEC MPI's published figures beside them
   model-pipe   the same model with MPIVE_PIPELINE=1: pipelined (ve-def, vh-ve) vs unpipelined (ve)
   sweep-model  chunk sizes against each other on the model: how the pipelining defaults were chosen
   py           bench/pingpong.py on the model: mpi4pyve ping-pong, numpy array <-> VE array (vh-ve) and
@@ -182,7 +182,7 @@ def parse(out):
         f = line.strip().split(",")
         if f[0] == "D" and len(f) == 6:
             data.append((f[1], f[2], int(f[3]), int(f[4]), float(f[5])))
-        elif f[0] == "C" and len(f) == 11:
+        elif f[0] == "C" and len(f) in (11, 13):
             copies.append((f[1], f[2], int(f[3]), int(f[4]), tuple(float(x) for x in f[5:])))
         elif f[0] == "A" and len(f) == 8:
             allocs.append(dict(label=f[1], bytes=int(f[2]), count=int(f[3]), mallocs=int(f[4]),
@@ -215,7 +215,8 @@ class Results:
         self.t = defaultdict(dict)
         self.allocs = []  # (mpi, run, dict)
         self.info = {}    # (mpi, run) -> info
-        # (mpi, run, test, variant, size, rank) -> per iteration: copies from VE, to VE, bytes from, to, ns from, to
+        # (mpi, run, test, variant, size, rank) -> per iteration: copies from VE, to VE, bytes from, to, ns from, to,
+        # VE kernel calls, ns in them
         self.c = {}
 
     def add(self, mpi, run, data, allocs, info, copies=()):
@@ -351,17 +352,24 @@ def report(res, mpis, goals):
 
 
 # ---------------------------------------------------------------- the VE Type 10B model
+def calls(c):
+    """VE kernel calls per iteration (0 in records of older libmpive)."""
+    return c[6] if len(c) > 6 else 0
+
+
 def link_us(c):
-    """Microseconds the model charges for one iteration's copies on one rank (fixed costs + bytes / rate)."""
-    return c[0] * LAT_FROM_VE + c[1] * LAT_TO_VE + (c[2] + c[3]) / RATE
+    """Microseconds the model charges for one iteration's copies and VE kernel calls on one rank (fixed
+    costs + bytes / rate; simve charges a kernel call one fixed cost of the VH->VE direction)."""
+    return c[0] * LAT_FROM_VE + c[1] * LAT_TO_VE + calls(c) * LAT_TO_VE + (c[2] + c[3]) / RATE
 
 
 def copies_txt(res, mpi, run, test, variant, s):
-    """'r/w' per rank: libveo copies per iteration from VE (r) and to VE (w), rank 0 | rank 1."""
+    """'r/w' per rank: libveo copies per iteration from VE (r) and to VE (w), and '+kK' for K VE kernel
+    calls, rank 0 | rank 1."""
     cs = [res.c.get((mpi, run, test, variant, s, r)) for r in (0, 1)]
     if not all(cs):
         return "n/a"
-    return " | ".join(f"{c[0]:g}/{c[1]:g}" for c in cs)
+    return " | ".join(f"{c[0]:g}/{c[1]:g}" + (f"+k{calls(c):g}" if calls(c) else "") for c in cs)
 
 
 def bound(res, mpi, run, test, variant, s, host_variant):
@@ -389,9 +397,9 @@ def report_model(res, mpis, goals):
             continue
         p(f"\n=== {mpi}: on the VE Type 10B model (SIMVE_MODEL=type10b: {LAT_FROM_VE} us per VE->VH copy, "
           f"{LAT_TO_VE} us per VH->VE copy, {RATE / 1e3:g} GB/s per direction), default settings")
-        p("bound = the model's physical bound: libveo copies x fixed cost + bytes / rate + the host's own time for "
-          "the same operation (host column, same run).\ncopies = libveo copies per iteration 'from VE/to VE', "
-          "rank 0 | rank 1 (a ping-pong iteration is one round trip: Send + Recv on each rank).\n"
+        p("bound = the model's physical bound: (libveo copies + VE kernel calls) x fixed cost + bytes / rate + the host's "
+          "own time for the same operation (host column, same run).\ncopies = libveo copies per iteration 'from VE/to VE' "
+          "(+kN: N VE kernel calls), rank 0 | rank 1 (a ping-pong iteration is one round trip: Send + Recv on each rank).\n"
           "published = NEC MPI, mpi4py-ve's ping-pong demo (numpy <-> NLCPy), on other hardware (a real VE Type 10B), "
           "not measured here.")
         for run, test, host_v, label in (("model", "pingpong", "host-shim", "C, MPI_Send/MPI_Recv"),
@@ -460,9 +468,9 @@ def report_model(res, mpis, goals):
                                   " | ".join(f"{c[0]:g}/{c[1]:g}" for c in cs), ok))
                 elif test == "halo" and s >= 1000:
                     # 2 contiguous rows (1 copy each way) + 2 vector columns per direction and rank
-                    per_col = max((c[0] + c[1] - 4) / 4 for c in cs)
-                    goals.append((mpi, f"halo, {s}-block vector: libveo copies per column message per rank "
-                                  f"(goal <= 4; kernel calls not counted here)", per_col, per_col <= 4))
+                    per_col = max((c[0] + c[1] - 4 + calls(c)) / 4 for c in cs)
+                    goals.append((mpi, f"halo, {s}-block vector: libveo copies and VE kernel calls per column "
+                                  f"message per rank (goal <= 4)", per_col, per_col <= 4))
         if res.sizes(mpi, "model-pipe", "pingpong", "ve"):
             p("\nPipelining on the model (MPIVE_PIPELINE=1; threshold and chunk as configured): one-way bandwidth MB/s, "
               "median round trips")
