@@ -78,7 +78,13 @@ struct Cached {
     info: TypeInfo,
     /// Byte runs of one element, computed at first need.
     runs: OnceCell<Arc<ElementRuns>>,
+    /// The runs of `count` elements last asked for ([`coverage`]), when not too many: a program
+    /// sends the same (count, datatype) again and again (a halo exchange's columns).
+    last: parking_lot::Mutex<Option<(Count, Arc<Vec<Run>>)>>,
 }
+
+/// Most runs [`coverage`] keeps per datatype for its next call (16 bytes each).
+const LAST_MAX_RUNS: usize = 1 << 16;
 
 /// The byte runs of one element of a derived datatype.
 pub struct ElementRuns {
@@ -125,7 +131,7 @@ unsafe fn cached(dt: Datatype) -> Result<Arc<Cached>> {
     }
     // SAFETY: forwarded contract.
     let info = unsafe { query(dt) }?;
-    let c = Arc::new(Cached { info, runs: OnceCell::new() });
+    let c = Arc::new(Cached { info, runs: OnceCell::new(), last: parking_lot::Mutex::new(None) });
     // Predefined types are never freed; a derived type is cached only once MPI will tell us when it is.
     let keep = info.named || keyval().is_some_and(|k| {
         // SAFETY: a valid datatype and our keyval.
@@ -322,26 +328,39 @@ impl TypeInfo {
 /// A run of bytes `[off, off + len)` relative to the buffer address.
 pub type Run = (i64, u64);
 
-/// The byte runs that `count` elements of `dt` touch, sorted and merged, relative to the buffer.
+/// The byte runs that `count` elements of `dt` touch, sorted and merged, relative to the buffer. The
+/// result of the last count asked for is kept with the datatype (until it is freed).
 ///
 /// # Safety
 /// `dt` is a valid datatype handle.
-pub unsafe fn coverage(dt: Datatype, t: &TypeInfo, count: Count) -> Result<Vec<Run>> {
+pub unsafe fn coverage(dt: Datatype, t: &TypeInfo, count: Count) -> Result<Arc<Vec<Run>>> {
     if count <= 0 || t.size == 0 {
-        return Ok(Vec::new());
-    }
-    if t.dense(1) {
-        // Each element is one run; the elements themselves may leave gaps (resized types).
-        let runs = (0..count).map(|k| (t.true_lb + k * t.extent, t.true_extent as u64)).collect();
-        return Ok(merge(runs));
+        return Ok(Arc::new(Vec::new()));
     }
     // SAFETY: forwarded contract.
-    let one = unsafe { element_runs(dt) }?;
-    let mut runs = Vec::with_capacity(one.runs.len().saturating_mul(count.min(1 << 20) as usize));
-    for k in 0..count {
-        runs.extend(one.runs.iter().map(|&(o, l)| (o + k * t.extent, l)));
+    let c = unsafe { cached(dt) }?;
+    if let Some((n, runs)) = c.last.lock().as_ref() {
+        if *n == count {
+            return Ok(runs.clone());
+        }
     }
-    Ok(merge(runs))
+    let runs = if t.dense(1) {
+        // Each element is one run; the elements themselves may leave gaps (resized types).
+        merge((0..count).map(|k| (t.true_lb + k * t.extent, t.true_extent as u64)).collect())
+    } else {
+        // SAFETY: forwarded contract.
+        let one = unsafe { element_runs(dt) }?;
+        let mut runs = Vec::with_capacity(one.runs.len().saturating_mul(count.min(1 << 20) as usize));
+        for k in 0..count {
+            runs.extend(one.runs.iter().map(|&(o, l)| (o + k * t.extent, l)));
+        }
+        merge(runs)
+    };
+    let runs = Arc::new(runs);
+    if runs.len() <= LAST_MAX_RUNS {
+        *c.last.lock() = Some((count, runs.clone()));
+    }
+    Ok(runs)
 }
 
 /// Whether the packed bytes of `count` elements of `dt` (described by `t`) fill their byte runs in

@@ -459,7 +459,9 @@ unsafe fn layout(infos: &[(Seg, datatype::TypeInfo)], part: &[Seg], whole: bool,
         return Ok(Layout::All);
     }
     let mut runs: Vec<Run> = Vec::new();
+    let mut parts = 0;
     for p in part.iter().filter(|p| p.count > 0) {
+        parts += 1;
         let t = match infos.iter().find(|(s, _)| s.dt == p.dt && s.count >= p.count) {
             Some((_, t)) => *t,
             // SAFETY: forwarded contract.
@@ -471,10 +473,16 @@ unsafe fn layout(infos: &[(Seg, datatype::TypeInfo)], part: &[Seg], whole: bool,
         } else {
             // SAFETY: forwarded contract.
             let cov = unsafe { datatype::coverage(p.dt, &t, p.count) }?;
-            runs.extend(cov.into_iter().map(|(o, l)| (o + p.disp, l)));
+            runs.extend(cov.iter().map(|&(o, l)| (o + p.disp, l)));
         }
     }
-    let runs = datatype::merge(runs);
+    // One part's runs are sorted and merged already.
+    let runs = if parts > 1 {
+        datatype::merge(runs)
+    } else {
+        runs.retain(|r| r.1 > 0);
+        runs
+    };
     if runs.len() == 1 && runs[0].0 == span.lo && runs[0].1 == span.len() {
         return Ok(Layout::All);
     }
@@ -506,5 +514,19 @@ impl Inside {
 impl Drop for Inside {
     fn drop(&mut self) {
         INSIDE.with(|c| c.set(self.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_bytes;
+
+    #[test]
+    fn a_short_message_fills_the_first_bytes_of_the_runs() {
+        let runs = [(0, 8), (12, 8), (24, 8)];
+        assert_eq!(first_bytes(&runs, 0), vec![]);
+        assert_eq!(first_bytes(&runs, 8), vec![(0, 8)]);
+        assert_eq!(first_bytes(&runs, 20), vec![(0, 8), (12, 8), (24, 4)]);
+        assert_eq!(first_bytes(&runs, 99), runs.to_vec());
     }
 }

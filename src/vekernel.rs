@@ -31,7 +31,6 @@ use crate::stats::{count_copy, count_kernel_call, Dir};
 use crate::ve::{self, AsyncApi, CallApi};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::ffi::{c_void, CString};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
@@ -62,6 +61,9 @@ struct Ctx {
     ctx: *mut c_void,
 }
 
+/// A run list (offset, length pairs) and its HMEM address in VE memory.
+type RunList = (Vec<(usize, usize)>, usize);
+
 struct Kernel {
     calls: CallApi,
     pack: u64,
@@ -70,8 +72,11 @@ struct Kernel {
     /// HMEM address and size of the scratch buffer (0 when none yet).
     scratch: usize,
     scratch_len: usize,
-    /// Run lists in VE memory (HMEM addresses), by content.
-    runs: HashMap<Vec<(usize, usize)>, usize, BuildHasherDefault<RunHasher>>,
+    /// Run lists in VE memory (HMEM addresses), by [`sample_hash`] of their content; lists with the
+    /// same hash are told apart by comparing them whole.
+    runs: HashMap<u64, Vec<RunList>>,
+    /// Lists in `runs`.
+    nlists: usize,
 }
 
 // SAFETY: the libveo handles are used only under the process's mutex.
@@ -162,7 +167,7 @@ fn setup(addr: usize) -> Option<Mode> {
         return Some(Mode::Async(ctx));
     }
     log::info!("VE kernel {path} loaded: VE datatypes cost one copy and one call per direction");
-    Some(Mode::Kernel(ctx, Box::new(Kernel { calls, pack, unpack, args, scratch: 0, scratch_len: 0, runs: HashMap::default() })))
+    Some(Mode::Kernel(ctx, Box::new(Kernel { calls, pack, unpack, args, scratch: 0, scratch_len: 0, runs: HashMap::new(), nlists: 0 })))
 }
 
 /// Runs `f` on the mode of the process that owns `addr`, setting it up the first time.
@@ -292,15 +297,17 @@ impl Kernel {
 
     /// The run list in VE memory, written there the first time.
     fn run_list(&mut self, ve: usize, runs: &[(usize, usize)]) -> Result<usize> {
-        if let Some(&a) = self.runs.get(runs) {
+        let h = sample_hash(runs);
+        if let Some(&(_, a)) = self.runs.get(&h).and_then(|b| b.iter().find(|(k, _)| k.as_slice() == runs)) {
             return Ok(a);
         }
         let v = ve::veo()?;
-        if self.runs.len() >= MAX_RUN_LISTS {
-            for (_, a) in self.runs.drain() {
+        if self.nlists >= MAX_RUN_LISTS {
+            for (_, a) in self.runs.drain().flat_map(|(_, b)| b) {
                 // SAFETY: allocated below; no call uses it now (process mutex).
                 unsafe { (v.free_hmem)(a as *mut c_void) };
             }
+            self.nlists = 0;
         }
         let words: Vec<u64> = runs.iter().flat_map(|&(o, n)| [o as u64, n as u64]).collect();
         let bytes = words.len() * 8;
@@ -316,7 +323,8 @@ impl Kernel {
             unsafe { (v.free_hmem)(p) };
             return Err(e);
         }
-        self.runs.insert(runs.to_vec(), p as usize);
+        self.runs.entry(h).or_default().push((runs.to_vec(), p as usize));
+        self.nlists += 1;
         Ok(p as usize)
     }
 
@@ -391,27 +399,14 @@ impl Kernel {
     }
 }
 
-/// A multiply-rotate hash of the run lists' words: the standard SipHash costs about as much as a
-/// kernel call's host side for a list of 1,000 runs, and the keys need no protection against
-/// chosen collisions (they are compared whole on a hit).
-#[derive(Default)]
-struct RunHasher(u64);
-
-impl std::hash::Hasher for RunHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(*b as u64);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
+/// A hash of a run list from its length and at most 17 of its runs, evenly spaced: hashing every run
+/// of a 1,000-block list on each call cost about as much as the rest of the host side of a kernel
+/// call. Equal lists hash equally; a hit is confirmed by comparing the lists whole.
+fn sample_hash(runs: &[(usize, usize)]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mix = |h: u64, v: usize| (h.rotate_left(5) ^ v as u64).wrapping_mul(K);
+    let step = (runs.len() / 16).max(1);
+    runs.iter().step_by(step).chain(runs.last()).fold(runs.len() as u64, |h, &(o, n)| mix(mix(h, o), n))
 }
 
 /// The libveo process handle owning HMEM address `ve`.
@@ -424,4 +419,23 @@ fn proc_of(ve: usize) -> Result<*mut c_void> {
         return Err(Error::new(Class::Buffer, format!("VE address {ve:#x} belongs to no VE process of this program")));
     }
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample_hash;
+
+    #[test]
+    fn equal_run_lists_hash_equally_and_the_ends_and_length_count() {
+        let a: Vec<(usize, usize)> = (0..1000).map(|i| (i * 64, 8)).collect();
+        assert_eq!(sample_hash(&a), sample_hash(&a.clone()));
+        let mut b = a.clone();
+        b[999].1 = 16;
+        assert_ne!(sample_hash(&a), sample_hash(&b), "the last run is sampled");
+        b = a.clone();
+        b[0].0 = 1;
+        assert_ne!(sample_hash(&a), sample_hash(&b), "the first run is sampled");
+        assert_ne!(sample_hash(&a), sample_hash(&a[..999]), "the length is hashed");
+        assert_ne!(sample_hash(&[]), sample_hash(&[(0, 8)]));
+    }
 }
