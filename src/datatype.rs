@@ -381,6 +381,10 @@ pub unsafe fn in_order(dt: Datatype, t: &TypeInfo, count: Count) -> Result<bool>
     if t.named {
         return Ok(true);
     }
+    if t.dense(1) {
+        // SAFETY: forwarded contract.
+        return unsafe { dense_in_order(dt) };
+    }
     // SAFETY: forwarded contract.
     Ok(unsafe { element_runs(dt) }?.in_order)
 }
@@ -446,6 +450,42 @@ mod comb {
     pub const HINDEXED_BLOCK: i32 = 19;
 }
 
+/// Whether [`flatten`] decodes types made by `combiner` (others are mapped by MPI_Unpack).
+fn decodes(combiner: i32) -> bool {
+    matches!(
+        combiner,
+        comb::DUP
+            | comb::CONTIGUOUS
+            | comb::VECTOR
+            | comb::HVECTOR_INTEGER
+            | comb::HVECTOR
+            | comb::INDEXED
+            | comb::HINDEXED_INTEGER
+            | comb::HINDEXED
+            | comb::INDEXED_BLOCK
+            | comb::STRUCT_INTEGER
+            | comb::STRUCT
+            | comb::SUBARRAY
+            | comb::RESIZED
+            | comb::HINDEXED_BLOCK
+    )
+}
+
+/// The order of the type map of a derived type without holes: decoded (and cached) when its
+/// combiner is one [`flatten`] decodes, else not known (false): mapping a type without holes
+/// through MPI_Unpack would cost a map of its whole extent for nothing.
+///
+/// # Safety
+/// `dt` is a valid datatype handle.
+unsafe fn dense_in_order(dt: Datatype) -> Result<bool> {
+    // SAFETY: forwarded contract.
+    if !decodes(unsafe { envelope(dt) }?.combiner) {
+        return Ok(false);
+    }
+    // SAFETY: forwarded contract.
+    Ok(unsafe { element_runs(dt) }?.in_order)
+}
+
 /// Appends the runs of one element of `dt` (described by `t`) at byte offset `base` to `out`, in
 /// type-map order; clears `order` when a part's order is not known to ascend.
 unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, order: &Cell<bool>, depth: u32) -> Result<()> {
@@ -462,24 +502,7 @@ unsafe fn flatten(dt: Datatype, t: &TypeInfo, base: i64, out: &mut Vec<Run>, ord
     // SAFETY: forwarded contract.
     let env = unsafe { envelope(dt) }?;
     let combiner = env.combiner;
-    let decoded = matches!(
-        combiner,
-        comb::DUP
-            | comb::CONTIGUOUS
-            | comb::VECTOR
-            | comb::HVECTOR_INTEGER
-            | comb::HVECTOR
-            | comb::INDEXED
-            | comb::HINDEXED_INTEGER
-            | comb::HINDEXED
-            | comb::INDEXED_BLOCK
-            | comb::STRUCT_INTEGER
-            | comb::STRUCT
-            | comb::SUBARRAY
-            | comb::RESIZED
-            | comb::HINDEXED_BLOCK
-    );
-    if !decoded {
+    if !decodes(combiner) {
         // SAFETY: forwarded contract.
         let runs = unsafe { element_coverage(dt, t) }?;
         out.extend(runs.into_iter().map(|(o, l)| (o + base, l)));
@@ -526,11 +549,13 @@ unsafe fn flatten_contents(
             return Ok(());
         }
         if t.dense(len) {
-            // One run; in order if the elements ascend and each element's own type map does.
+            // One run; in order if the elements follow one another upwards without interleaving
+            // (a column type resized to one element's extent, repeated, is dense but goes back
+            // after every element: a transpose) and each element's own type map ascends.
             if order.get() {
-                let ascends = len == 1 || t.extent > 0;
+                let ascends = len == 1 || (t.extent > 0 && t.true_extent <= t.extent);
                 // SAFETY: forwarded contract.
-                if !ascends || !t.named && !unsafe { element_runs(h) }?.in_order {
+                if !ascends || !t.named && !unsafe { dense_in_order(h) }? {
                     order.set(false);
                 }
             }

@@ -209,6 +209,19 @@ static void short_messages(MPI_Datatype backwards, int peer, int sender) {
     MPI_Type_contiguous(4, MPI_INT, &quad);
     MPI_Type_commit(&quad);
     short_ints("short message into a contiguous type", quad, 3, 12 * sizeof(int), 6, peer, sender);
+    {
+        /* a 4x4 transpose: columns (a vector resized to one int's extent) one after the other; dense,
+         * but the type map goes back after every column */
+        MPI_Datatype col, col1, tr;
+        MPI_Type_vector(4, 1, 4, MPI_INT, &col);
+        MPI_Type_create_resized(col, 0, sizeof(int), &col1);
+        MPI_Type_contiguous(4, col1, &tr);
+        MPI_Type_commit(&tr);
+        short_ints("short message into a transpose type", tr, 1, 16 * sizeof(int), 6, peer, sender);
+        MPI_Type_free(&col);
+        MPI_Type_free(&col1);
+        MPI_Type_free(&tr);
+    }
     MPI_Type_free(&pairs);
     MPI_Type_free(&perm);
     MPI_Type_free(&quad);
