@@ -63,13 +63,17 @@ fn tag(p: &VeProc, vemva: u64) -> u64 {
 /// not inside one allocation.
 fn with_range<R>(p: &VeProc, vemva: u64, n: usize, f: impl FnOnce(*mut u8) -> R) -> Result<R, ()> {
     let regions = p.regions.read();
-    let (&start, r) = regions.range(..=vemva).next_back().ok_or(())?;
-    let off = (vemva - start) as usize;
-    if off.checked_add(n).is_none_or(|end| end > r.size) {
-        return Err(());
-    }
-    // SAFETY: off + n <= r.size, checked above.
+    let (_, r, off) = region_of(&regions, vemva, n).ok_or(())?;
+    // SAFETY: off + n <= r.size (region_of).
     Ok(f(unsafe { r.mem.add(off) }))
+}
+
+/// The allocation of `regions` that holds all of `[vemva, vemva + n)`: its start, the region and the
+/// range's offset in it; None when no single allocation holds the range.
+fn region_of(regions: &BTreeMap<u64, Region>, vemva: u64, n: usize) -> Option<(u64, &Region, usize)> {
+    let (&start, r) = regions.range(..=vemva).next_back()?;
+    let off = (vemva - start) as usize;
+    off.checked_add(n).is_some_and(|end| end <= r.size).then_some((start, r, off))
 }
 
 /// The memory of one VE process as a running VE kernel sees it: its own traffic takes no link time
@@ -106,15 +110,12 @@ impl<'a> KernelView<'a> {
                 return Some(unsafe { m.add((v - s) as usize) });
             }
         }
-        let (&start, r) = self.regions.range(..=v).next_back()?;
-        if end - start > r.size as u64 {
-            return None;
-        }
+        let (start, r, off) = region_of(self.regions, v, n)?;
         recent[1] = recent[0];
         recent[0] = (start, start + r.size as u64, r.mem);
         self.recent.set(recent);
-        // SAFETY: v - start + n <= r.size, checked above.
-        Some(unsafe { r.mem.add((v - start) as usize) })
+        // SAFETY: off + n <= r.size (region_of).
+        Some(unsafe { r.mem.add(off) })
     }
 
     /// Copies `n` bytes between two VE addresses; -1 when either range leaves its allocation.
