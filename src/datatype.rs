@@ -478,6 +478,11 @@ fn decodes(combiner: i32) -> bool {
 /// # Safety
 /// `dt` is a valid datatype handle.
 unsafe fn dense_in_order(dt: Datatype) -> Result<bool> {
+    // Decoded before: no query to MPI (every receive into the type asks).
+    // SAFETY: forwarded contract.
+    if let Some(e) = unsafe { cached(dt) }?.runs.get() {
+        return Ok(e.in_order);
+    }
     // SAFETY: forwarded contract.
     if !decodes(unsafe { envelope(dt) }?.combiner) {
         return Ok(false);
